@@ -1,0 +1,203 @@
+"""An LLM negotiator: a view becomes a prompt and a JSON schema, the reply becomes a record.
+
+The schema is generated from what is legal now and from the ids this party may cite (enums),
+so a grammar-constrained model cannot even spell an inadmissible id. Its reply is parsed
+into a small ``Decision`` model, turned into a protocol record, and judged by the core like
+any other. A reply that does not parse is re-asked here (validation re-ask); a record the
+core refuses is re-asked by the driver with the core's typed error as ``feedback``. Both
+share the policy's budget, and neither is a transport retry: those live in the model layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from valuesneg.core import Accept, Counter, Defer, Header, ProtocolViolation, Refuse, Request
+from valuesneg.core.view import PartyView
+
+from .base import header, utility
+from .models import ChatModel, Message
+from .prompts import Prompt, load_prompt
+
+
+class NoValidDecision(Exception):
+    """The model gave no parseable decision within the re-ask budget."""
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["request", "accept", "counter", "refuse", "defer"]
+    rationale: list[str]
+    my_units: dict[str, int] | int | None = None
+    dimension: str | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One model call: what it cost and whether its reply was usable (non-binding trace)."""
+
+    party: str
+    prompt: str
+    attempt: int
+    valid: bool
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_s: float
+    reply: str
+
+
+@dataclass
+class LLMAgent:
+    name: str
+    model: ChatModel
+    cards: Mapping[str, str]  # card or attentional-policy id -> the text the model is shown
+    terminal_rules: str
+    reask_budget: int = 2
+    calls: list[Call] = field(default_factory=list)
+
+    def decide(self, view: PartyView, feedback: ProtocolViolation | None = None) -> Header:
+        prompt = load_prompt("negotiator.propose" if view.table is None
+                             else "negotiator.respond")
+        schema = response_schema(view)
+        messages = [Message("user", self._render(prompt, view, feedback))]
+        for attempt in range(self.reask_budget + 1):
+            reply = self.model.complete(messages, schema, schema_name="decision")
+            record, problem = self._parse(view, reply.text)
+            self.calls.append(Call(view.party, prompt.tag, attempt, record is not None,
+                                   reply.prompt_tokens, reply.completion_tokens,
+                                   reply.latency_s, reply.text))
+            if record is not None:
+                return record
+            messages = [*messages, Message("assistant", reply.text),
+                        Message("user", f"That reply was not usable: {problem}. Reply again "
+                                        "with one JSON object that follows the schema.")]
+        raise NoValidDecision(f"{view.party}: no valid decision in {self.reask_budget + 1} "
+                              "replies")
+
+    def _parse(self, view: PartyView, text: str) -> tuple[Header | None, str]:
+        try:
+            decision = Decision.model_validate_json(text)
+            return to_record(view, decision), ""
+        except ValidationError as error:
+            first = error.errors()[0]
+            return None, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        except ValueError as error:
+            return None, str(error)
+
+    def _render(self, prompt: Prompt, view: PartyView, feedback: ProtocolViolation | None
+                ) -> str:
+        weights = view.me.weights
+        values: dict[str, str] = {
+            "party": view.party, "negotiation": view.negotiation,
+            "cards": self._cards(view),
+            "dimensions": "\n".join(f"- {d}: {u} units, each worth {weights.get(d, 0):g} to you"
+                                    for d, u in view.units.items()),
+            "round": str(view.rounds + 1), "round_cap": str(view.round_cap),
+            "terminal_rules": self.terminal_rules, "reservation": f"{view.me.reservation:g}",
+            "citable": "\n".join(f"- {c.id}: {self.cards.get(c.id, c.kind)}"
+                                 for c in view.citable),
+            "feedback": "" if feedback is None else (
+                f"\nYour last record was REFUSED by the protocol: {feedback.code.value} at "
+                f"{feedback.field} ({feedback.detail}). Choose differently."),
+        }
+        if view.table is not None:
+            offer = view.table.allocation
+            mine = {d: s.get(view.party, 0) for d, s in offer.items()}
+            best = sum(weights.get(d, 0.0) * u for d, u in view.units.items())
+            revealed = [f"- {i}: {self.cards.get(i, i)}" for i in view.revealed_by_peers]
+            values |= {
+                "proposer": view.table.proposer,
+                "offer": "; ".join(f"{d}: " + ", ".join(f"{p} {n}" for p, n in s.items())
+                                   for d, s in offer.items()),
+                "offer_for_me": ", ".join(f"{d} {n}" for d, n in mine.items()),
+                "offer_utility": f"{utility(view, offer):g}", "best": f"{best:g}",
+                "peer_values": ("Values your peers have revealed:\n" + "\n".join(revealed))
+                if revealed else "",
+            }
+        return prompt.render(**values)
+
+    def _cards(self, view: PartyView) -> str:
+        own = [c.id for c in view.citable if c.own and c.kind == "card"]
+        return "\n".join(f"- {card}: {self.cards.get(card, card)}" for card in own) or "- (none)"
+
+
+def response_schema(view: PartyView) -> dict[str, Any]:
+    """The JSON Schema of a decision that is legal now, with every id an enum."""
+    ids = [c.id for c in view.citable]
+    rationale = {"type": "array", "items": {"type": "string", "enum": ids}, "minItems": 1,
+                 "maxItems": 3}
+    if view.table is None:
+        units = {"type": "object", "properties": {
+            d: {"type": "integer", "minimum": 0, "maximum": u} for d, u in view.units.items()},
+            "required": list(view.units), "additionalProperties": False}
+        return {"type": "object", "properties": {
+            "action": {"type": "string", "enum": ["request"]}, "my_units": units,
+            "rationale": rationale}, "required": ["action", "my_units", "rationale"],
+            "additionalProperties": False}
+    actions = [k for k in ("accept", "counter", "refuse", "defer") if k in view.legal_kinds]
+    return {"type": "object", "properties": {
+        "action": {"type": "string", "enum": actions},
+        "dimension": {"type": "string", "enum": list(view.units)},
+        "my_units": {"type": "integer", "minimum": 0, "maximum": max(view.units.values())},
+        "rationale": rationale},
+        "required": ["action", "dimension", "my_units", "rationale"],
+        "additionalProperties": False}
+
+
+def to_record(view: PartyView, decision: Decision) -> Header:
+    """Turn a model's decision into the protocol record it stands for."""
+    rationale = tuple(decision.rationale)
+    base = header(view)
+    if decision.action == "request":
+        if not isinstance(decision.my_units, dict):
+            raise ValueError("my_units must give units per item for a request")
+        proposal = {d: split(view, d, decision.my_units.get(d, 0)) for d in view.units}
+        return Request(**base, projection=tuple(sorted(view.units)), proposal=proposal,
+                       duration=view.duration_cap, tiers=dict(view.my_tiers),
+                       rationale=rationale)
+    if decision.action == "counter":
+        if decision.dimension not in view.units or not isinstance(decision.my_units, int):
+            raise ValueError("a counter needs a dimension and my_units as a whole number")
+        return Counter(**base, dimension=decision.dimension,
+                       value=split(view, decision.dimension, decision.my_units),
+                       rationale=rationale)
+    if decision.action == "refuse":
+        return Refuse(**base, reasons=rationale)
+    if decision.action == "defer":
+        return Defer(**base, rationale=rationale)
+    return Accept(**base, rationale=rationale)
+
+
+def split(view: PartyView, dimension: str, mine: int) -> dict[str, int]:
+    """My units of a dimension, and the rest shared evenly among the other claimants."""
+    total = view.units[dimension]
+    mine = max(0, min(total, mine))
+    others = [p for p in view.claimants[dimension] if p != view.party]
+    share = {view.party: mine}
+    rest = total - mine
+    for index, party in enumerate(others):
+        share[party] = rest // len(others) + (1 if index < rest % len(others) else 0)
+    return share
+
+
+def card_texts(graph: Any) -> dict[str, str]:
+    """What the model is shown for each card and attentional-policy id of a moral graph."""
+    texts: dict[str, str] = {}
+    for card in graph.cards:
+        texts[card.id] = f"{card.title}. {card.description}"
+        for ap in card.attentional_policies:
+            texts[ap.id] = f"attends to: {ap.text}"
+    return texts
+
+
+def describe_terminal_rules(terminal: Mapping[str, str]) -> str:
+    return "; ".join(f"{d} by {rule.replace('_', ' ')}" for d, rule in terminal.items())
+
+
+__all__ = ["Call", "Decision", "LLMAgent", "NoValidDecision", "card_texts",
+           "describe_terminal_rules", "response_schema", "to_record"]

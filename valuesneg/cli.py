@@ -1,0 +1,190 @@
+"""The `valuesneg` command line (contract: DESIGN §4). Every handler returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from valuesneg.core import (
+    RECORD_TYPES,
+    LineageError,
+    ProtocolViolation,
+    Verified,
+    parse_record,
+    verify_lines,
+)
+from valuesneg.io.files import UserError, read_lines, write_atomic
+from valuesneg.transcript import transcript
+
+
+def _verified(path: Path, *, require_outcome: bool) -> Verified:
+    return verify_lines(read_lines(path), require_outcome=require_outcome)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from valuesneg.agents.factory import build_agents
+    from valuesneg.run import run_scenario
+    from valuesneg.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    out = Path(args.out) if args.out else Path("runs") / scenario.spec.scenario
+    with build_agents(scenario, args.backend, model=args.model, base_url=args.base_url,
+                      seed=args.seed, out=out) as (agents, meta):
+        result = run_scenario(scenario, agents, out, meta)
+    outcome = result.outcome
+    print(f"{outcome.terminal}: {json.dumps(outcome.allocation, sort_keys=True)}")
+    print(f"wrote {out / 'lineage.jsonl'}, {out / 'outcome.json'}, {out / 'report.html'}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    path = Path(args.lineage)
+    try:
+        verified = _verified(path, require_outcome=not args.partial)
+        _check_outcome_file(path, verified)
+    except LineageError as error:
+        print(f"{path}: line {error.line}: {error.reason}", file=sys.stderr)
+        return 1
+    outcome = verified.outcome
+    state = f"outcome {outcome.terminal}" if outcome else "no outcome yet"
+    print(f"{path}: OK, {len(verified.records) + 1} entries, {state}, head {verified.head}")
+    return 0
+
+
+def _check_outcome_file(lineage: Path, verified: Verified) -> None:
+    """A run's outcome.json pins the lineage head, so a dropped tail is detected too."""
+    summary_path = lineage.parent / "outcome.json"
+    if not summary_path.exists() or verified.outcome is None:
+        return
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise UserError(f"{summary_path}: not JSON ({error.msg})") from None
+    count = len(verified.records) + 1
+    if summary.get("lineage_entries") != count or summary.get("lineage_head") != verified.head:
+        raise LineageError(min(count, int(summary.get("lineage_entries") or count)) + 1,
+                           f"lineage does not end where {summary_path.name} says it does "
+                           "(entries dropped or appended)", "truncated")
+    recorded = {k: summary.get(k) for k in ("terminal", "allocation", "satisfied")}
+    produced = verified.outcome.model_dump(mode="json")
+    if recorded != {k: produced[k] for k in recorded}:
+        raise LineageError(count, f"{summary_path.name} differs from the outcome the core "
+                           "produces", "outcome")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    path = Path(args.lineage)
+    try:
+        verified = _verified(path, require_outcome=False)
+    except LineageError as error:
+        print(f"{path}: line {error.line}: {error.reason}", file=sys.stderr)
+        return 1
+    terms = verified.terms
+    print(f"negotiation {terms.negotiation}: parties {', '.join(terms.party_ids)}; "
+          f"contested {', '.join(terms.contested)}; policy {terms.policy.id} "
+          f"(round cap {terms.policy.round_cap})")
+    for dim, claimants in terms.contested.items():
+        tiers = ", ".join(f"{p}={terms.policy.tier_of(p, dim)}" for p in claimants)
+        print(f"  {dim}: {terms.dimension(dim).units} unit(s); tiers {tiers}; "
+              f"terminal rule {terms.policy.terminal[dim]}")
+    print(transcript(verified.records))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    path, record_path = Path(args.lineage), Path(args.record)
+    try:
+        verified = _verified(path, require_outcome=False)
+    except LineageError as error:
+        print(f"{path}: line {error.line}: {error.reason}", file=sys.stderr)
+        return 2
+    try:
+        text = record_path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"{record_path}: cannot read ({error})") from None
+    try:
+        appended = verified.negotiation.apply(parse_record(text))
+    except ProtocolViolation as violation:
+        print(f"refused: {violation.code.value} at {violation.field}: {violation.detail}")
+        return 1
+    print(f"accepted: the core would append {len(appended)} record(s): "
+          + ", ".join(r.kind for r in appended))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    schemas = {t.model_fields["kind"].default: t.model_json_schema() for t in RECORD_TYPES}
+    if not args.out:
+        print(json.dumps(schemas, indent=2, sort_keys=True))
+        return 0
+    out = Path(args.out)
+    for kind, schema in schemas.items():
+        write_atomic(out / f"{kind}.schema.json", json.dumps(schema, indent=2, sort_keys=True)
+                     + "\n")
+    print(f"wrote {len(schemas)} schemas to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="valuesneg", description="Negotiations between AI "
+                                     "agents that reveal their values, refereed by a "
+                                     "deterministic protocol core.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run one negotiation")
+    run.add_argument("scenario")
+    run.add_argument("--backend", choices=("local", "openai", "scripted"), default="local")
+    run.add_argument("--model")
+    run.add_argument("--base-url")
+    run.add_argument("--out")
+    run.add_argument("--seed", type=int, default=0)
+    run.set_defaults(func=cmd_run)
+    verify = sub.add_parser("verify", help="replay a lineage through the core and check it")
+    verify.add_argument("lineage")
+    verify.add_argument("--partial", action="store_true",
+                        help="accept a lineage that has not reached an outcome yet")
+    verify.set_defaults(func=cmd_verify)
+    replay = sub.add_parser("replay", help="print a readable transcript of a lineage")
+    replay.add_argument("lineage")
+    replay.set_defaults(func=cmd_replay)
+    check = sub.add_parser("check", help="would the core accept this record next?")
+    check.add_argument("lineage")
+    check.add_argument("record")
+    check.set_defaults(func=cmd_check)
+    schema = sub.add_parser("schema", help="JSON Schema of every record kind")
+    schema.add_argument("--out")
+    schema.set_defaults(func=cmd_schema)
+    _add_graph(sub)
+    return parser
+
+
+def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from valuesneg.values.cli import add_graph_commands
+
+    add_graph_commands(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except UserError as error:
+        print(f"valuesneg: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("valuesneg: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug, not bad input: say so plainly, keep the cause
+        if os.environ.get("VALUESNEG_DEBUG"):
+            raise
+        print(f"valuesneg: internal error: {type(error).__name__}: {error} "
+              "(set VALUESNEG_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

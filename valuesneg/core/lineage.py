@@ -1,0 +1,216 @@
+"""Lineage: the append-only, hash-chained log of a negotiation, and its replay.
+
+One entry per line, canonical JSON. Entry 0 is the genesis: the full terms and the hashes
+it binds. Every later entry holds one record. ``verify_lines`` replays the records through a
+fresh core and accepts the log only if the core, fed the same inputs, would have appended
+exactly these entries; so an edited, dropped, reordered, forged or re-hashed-but-illegal
+entry, or an outcome the protocol could not have produced, is caught at its line.
+
+Pure: the caller reads and writes files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from .canonical import GENESIS_PREV, canonical_json, sha256_hex
+from .errors import ProtocolViolation
+from .ids import CORE
+from .machine import Negotiation
+from .records import Header, Outcome, Refuse, Revocation, parse_record
+from .terms import Terms
+
+FORMAT = "valuesneg-lineage/1"
+
+
+class LineageError(Exception):
+    """The first bad entry of a lineage, by 1-based line number."""
+
+    def __init__(self, line: int, reason: str, code: str = "lineage") -> None:
+        self.line = line
+        self.reason = reason
+        self.code = code
+        super().__init__(f"line {line}: {reason}")
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    prev: str
+    hash: str
+    body: dict[str, Any]  # {"genesis": ...} or {"record": ...}
+
+    def line(self) -> str:
+        return canonical_json({"seq": self.seq, "prev": self.prev, "hash": self.hash,
+                               **self.body})
+
+
+def entry_hash(seq: int, prev: str, body: dict[str, Any]) -> str:
+    return sha256_hex(canonical_json({"seq": seq, "prev": prev, **body}))
+
+
+def make_entry(seq: int, prev: str, body: dict[str, Any]) -> Entry:
+    return Entry(seq, prev, entry_hash(seq, prev, body), body)
+
+
+def genesis_body(terms: Terms) -> dict[str, Any]:
+    return {"genesis": {"format": FORMAT, "terms": terms.model_dump(mode="json"),
+                        "bound": terms.hashes()}}
+
+
+class Ledger:
+    """A negotiation whose every appended record is chained into lineage entries."""
+
+    def __init__(self, terms: Terms) -> None:
+        self.negotiation = Negotiation(terms)
+        genesis = make_entry(0, GENESIS_PREV, genesis_body(terms))
+        self.entries: list[Entry] = [genesis]
+        self.records: list[Header] = []
+
+    @property
+    def head(self) -> str:
+        return self.entries[-1].hash
+
+    def apply(self, record: Header) -> tuple[Entry, ...]:
+        return self._chain(self.negotiation.apply(record))
+
+    def timeout(self, party: str, tick: int) -> tuple[Entry, ...]:
+        return self._chain(self.negotiation.timeout(party, tick))
+
+    def advance(self, tick: int) -> tuple[Entry, ...]:
+        return self._chain(self.negotiation.advance(tick))
+
+    def _chain(self, records: tuple[Header, ...]) -> tuple[Entry, ...]:
+        added = []
+        for record in records:
+            entry = make_entry(record.seq, self.head,
+                               {"record": record.model_dump(mode="json")})
+            self.entries.append(entry)
+            self.records.append(record)
+            added.append(entry)
+        return tuple(added)
+
+
+@dataclass(frozen=True)
+class Verified:
+    terms: Terms
+    negotiation: Negotiation
+    records: tuple[Header, ...]
+    head: str
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return self.negotiation.outcome
+
+
+def verify_lines(lines: Iterable[str], *, require_outcome: bool = True) -> Verified:
+    """Replay a lineage through the core; raise ``LineageError`` at the first bad line."""
+    entries = list(_chained_entries(lines))
+    if not entries:
+        raise LineageError(1, "empty lineage: no genesis entry")
+    terms = _genesis_terms(entries[0])
+    negotiation = Negotiation(terms)
+    records: list[Header] = []
+    position = 1
+    while position < len(entries):
+        record = _record_at(entries, position)
+        produced = _feed(negotiation, record, position)
+        _match(entries, position, produced)
+        records.extend(produced)
+        position += len(produced)
+    if require_outcome and negotiation.outcome is None:
+        raise LineageError(len(entries) + 1, "lineage ends before any terminal outcome",
+                           "truncated")
+    return Verified(terms, negotiation, tuple(records), entries[-1][1].hash)
+
+
+def _chained_entries(lines: Iterable[str]) -> Iterator[tuple[dict[str, Any], Entry]]:
+    prev = GENESIS_PREV
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            raise LineageError(number, "blank line inside the lineage")
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise LineageError(number, f"not JSON ({error.msg})", "malformed") from None
+        if not isinstance(raw, dict) or set(raw) not in ({"seq", "prev", "hash", "genesis"},
+                                                         {"seq", "prev", "hash", "record"}):
+            raise LineageError(number, "not a lineage entry (keys seq, prev, hash and one "
+                               "of genesis/record)", "malformed")
+        body = {k: v for k, v in raw.items() if k in ("genesis", "record")}
+        if raw["seq"] != number - 1:
+            raise LineageError(number, f"seq {raw['seq']!r} out of order (dropped, "
+                               "inserted or reordered entry)", "order")
+        if raw["prev"] != prev:
+            raise LineageError(number, "prev does not match the hash of the line before",
+                               "chain")
+        if raw["hash"] != entry_hash(raw["seq"], raw["prev"], body):
+            raise LineageError(number, "hash does not match the entry's content (edited)",
+                               "hash")
+        prev = raw["hash"]
+        yield raw, Entry(raw["seq"], raw["prev"], raw["hash"], body)
+
+
+def _genesis_terms(first: tuple[dict[str, Any], Entry]) -> Terms:
+    raw, _ = first
+    genesis = raw.get("genesis")
+    if not isinstance(genesis, dict) or genesis.get("format") != FORMAT:
+        raise LineageError(1, f"first entry is not a {FORMAT} genesis", "genesis")
+    try:
+        terms = Terms.model_validate(genesis.get("terms"))
+    except ValidationError as error:
+        where = ".".join(str(p) for p in error.errors()[0]["loc"])
+        raise LineageError(1, f"genesis terms invalid at {where}: {error.errors()[0]['msg']}",
+                           "genesis") from None
+    if genesis.get("bound") != terms.hashes():
+        raise LineageError(1, "genesis hashes do not bind its terms", "genesis")
+    return terms
+
+
+def _record_at(entries: list[tuple[dict[str, Any], Entry]], position: int) -> Header:
+    raw = entries[position][0].get("record")
+    line = position + 1
+    if raw is None:
+        raise LineageError(line, "a second genesis entry", "genesis")
+    try:
+        record = parse_record(raw)
+    except ProtocolViolation as violation:
+        raise LineageError(line, f"not a valid record at {violation.field}: "
+                           f"{violation.detail}", "schema") from None
+    if record.model_dump(mode="json") != raw:
+        raise LineageError(line, "record is not in canonical form", "schema")
+    return record
+
+
+def _feed(negotiation: Negotiation, record: Header, position: int) -> tuple[Header, ...]:
+    """The input this entry stands for: a party's record, a timeout, or time advancing."""
+    try:
+        if record.sender != CORE:
+            return negotiation.apply(record)
+        if isinstance(record, Refuse) and record.silent_party is not None:
+            return negotiation.timeout(record.silent_party, record.tick)
+        if isinstance(record, Revocation):
+            return negotiation.advance(record.tick)
+    except ProtocolViolation as violation:
+        raise LineageError(position + 1, f"the core refuses this record: {violation}",
+                           violation.code.value) from None
+    raise LineageError(position + 1, f"a {record.kind!r} the protocol did not produce here",
+                       "forged")
+
+
+def _match(entries: list[tuple[dict[str, Any], Entry]], position: int,
+           produced: tuple[Header, ...]) -> None:
+    for offset, record in enumerate(produced):
+        line = position + offset + 1
+        if position + offset >= len(entries):
+            raise LineageError(line, f"missing entry: the core produced a {record.kind!r} "
+                               "here", "truncated")
+        expected = record.model_dump(mode="json")
+        if entries[position + offset][0].get("record") != expected:
+            raise LineageError(line, f"entry differs from the {record.kind!r} the core "
+                               "produces at this point", "mismatch")

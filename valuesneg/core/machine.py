@@ -1,0 +1,642 @@
+"""The protocol state machine: the only thing that can change a negotiation's state.
+
+Sans-IO in the manner of h11: the caller feeds records (or tells the core that a party was
+silent, or that logical time advanced); the core returns the records it appends to the
+lineage, or raises ``ProtocolViolation`` and keeps its previous state. State is an immutable
+value, so a refusal cannot leave anything half-changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from . import settle
+from .errors import Code, ProtocolViolation
+from .ids import CORE
+from .records import (
+    CORE_KINDS,
+    Accept,
+    Ack,
+    Allocation,
+    Commit,
+    Counter,
+    Defer,
+    Grant,
+    Header,
+    Outcome,
+    Precondition,
+    Preemption,
+    Refuse,
+    Request,
+    Reservation,
+    Revocation,
+    TierBreak,
+)
+from .terms import Terms
+
+
+class Phase(StrEnum):
+    OPEN = "open"  # waiting for a proposal
+    PROPOSED = "proposed"  # a proposal is on the table, responders are awaited
+    SETTLED = "settled"  # an outcome is recorded; grants are being used and ended
+
+
+class Role(StrEnum):
+    PROPOSER = "proposer"
+    RESPONDER = "responder"
+    GRANTEE = "grantee"
+    GRANTOR = "grantor"
+    RIVAL = "rival"  # another claimant of the granted dimension
+
+
+# The legal transitions, as data: which kind may arrive in which phase, and from whom.
+TRANSITIONS: Mapping[tuple[Phase, str], Role] = {
+    (Phase.OPEN, "request"): Role.PROPOSER,
+    (Phase.PROPOSED, "accept"): Role.RESPONDER,
+    (Phase.PROPOSED, "counter"): Role.RESPONDER,
+    (Phase.PROPOSED, "defer"): Role.RESPONDER,
+    (Phase.PROPOSED, "refuse"): Role.RESPONDER,
+    (Phase.SETTLED, "commit"): Role.GRANTEE,
+    (Phase.SETTLED, "ack"): Role.GRANTEE,
+    (Phase.SETTLED, "revocation"): Role.GRANTOR,
+    (Phase.SETTLED, "preemption"): Role.RIVAL,
+}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    seq: int
+    proposer: str
+    tick: int
+    allocation: Allocation
+    duration: int
+    reservation: Reservation | None = None
+    precondition: Precondition | None = None
+
+
+@dataclass(frozen=True)
+class GrantState:
+    grant: Grant
+    ended_by: str | None = None  # "revocation", "expiry" or "preemption"
+    acked: bool = False
+
+    def current(self, tick: int) -> bool:
+        return self.ended_by is None and self.grant.starts <= tick < self.grant.expires
+
+
+@dataclass(frozen=True)
+class State:
+    next_seq: int = 1  # seq 0 is the genesis entry
+    tick: int = 0
+    phase: Phase = Phase.OPEN
+    next_proposer: str = ""
+    proposal: Proposal | None = None
+    pending: tuple[str, ...] = ()
+    accepted: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+    rounds: int = 0
+    first_proposal: Mapping[str, int] = field(default_factory=dict)
+    revealed: frozenset[str] = frozenset()
+    dependencies: frozenset[tuple[str, str]] = frozenset()
+    grants: Mapping[str, GrantState] = field(default_factory=dict)
+    outcome: Outcome | None = None
+
+
+class Negotiation:
+    """One negotiation under fixed terms. Feed it records; it returns what it appended."""
+
+    def __init__(self, terms: Terms) -> None:
+        self.terms = terms
+        self._state = State(next_proposer=terms.claimants[0])
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return self._state.outcome
+
+    def apply(self, record: Header) -> tuple[Header, ...]:
+        step = _Step(self.terms, self._state)
+        step.party_record(record)
+        return self._commit(step)
+
+    def timeout(self, party: str, tick: int) -> tuple[Header, ...]:
+        """Silence past the timeout counts as refusal; the core records it for the party."""
+        step = _Step(self.terms, self._state)
+        step.silence(party, tick)
+        return self._commit(step)
+
+    def advance(self, tick: int) -> tuple[Header, ...]:
+        """Logical time moved on: log the end of every grant that expired by ``tick``."""
+        step = _Step(self.terms, self._state)
+        step.expire(tick)
+        return self._commit(step)
+
+    def expected(self) -> tuple[str, ...]:
+        """The parties whose record the negotiation is waiting for, in a fixed order."""
+        state = self._state
+        if state.phase is Phase.OPEN:
+            return (state.next_proposer,)
+        if state.phase is Phase.PROPOSED:
+            return state.pending
+        owing = {g.grant.grantee for g in state.grants.values() if g.ended_by and not g.acked}
+        return tuple(p for p in self.terms.party_ids if p in owing)
+
+    def legal_kinds(self, party: str) -> tuple[str, ...]:
+        phase = self._state.phase
+        kinds = [kind for (p, kind) in TRANSITIONS if p is phase]
+        if phase is not Phase.SETTLED:
+            return tuple(kinds) if party in self.expected() else ()
+        return tuple(kinds) if any(party in (g.grant.grantee, *g.grant.grantors)
+                                   for g in self._state.grants.values()) else ()
+
+    def deadline(self) -> int | None:
+        """The last tick at which the awaited record is still on time."""
+        return _deadline(self.terms, self._state)
+
+    def _commit(self, step: _Step) -> tuple[Header, ...]:
+        self._state = step.state
+        return tuple(step.out)
+
+
+class _Step:
+    """One transition in progress: a scratch state and the records it will append."""
+
+    def __init__(self, terms: Terms, state: State) -> None:
+        self.terms = terms
+        self.state = state
+        self.out: list[Header] = []
+        self.seq = state.next_seq  # the position a refusal is reported at
+
+    # -- inputs -----------------------------------------------------------------------------
+
+    def party_record(self, record: Header) -> None:
+        kind = _kind(record)
+        self._check_header(record, kind)
+        role = TRANSITIONS.get((self.state.phase, kind))
+        if role is None:
+            raise self._violation(Code.ILLEGAL_TRANSITION, "kind",
+                                  f"{kind!r} is not legal while {self.state.phase.value}")
+        self._accept_input(record)
+        _HANDLERS[kind](self, record)
+
+    def silence(self, party: str, tick: int) -> None:
+        state, deadline = self.state, self._deadline()
+        awaited = state.pending if state.phase is Phase.PROPOSED else (
+            (state.next_proposer,) if state.phase is Phase.OPEN else ())
+        if party not in awaited or deadline is None:
+            raise self._violation(Code.ILLEGAL_TRANSITION, "silent_party",
+                                  f"no record is awaited from {party!r}")
+        if tick < state.tick or tick <= deadline:
+            raise self._violation(Code.NOT_TIMED_OUT, "tick",
+                                  f"deadline {deadline} not passed at tick {tick}")
+        self.state = replace(state, tick=tick)
+        reply_to = state.proposal.seq if state.proposal else None
+        self._emit(Refuse, reasons=(self.terms.policy.clauses.timeout,), silent_party=party,
+                   reply_to=reply_to)
+        if state.phase is Phase.PROPOSED:
+            self._refused(party)
+        else:
+            self._skip_proposer(party)
+
+    def _skip_proposer(self, party: str) -> None:
+        """A silent proposer loses its turn (and a round) to the next claimant."""
+        claimants = self.terms.claimants
+        after = claimants[(claimants.index(party) + 1) % len(claimants)]
+        self.state = replace(self.state, rounds=self.state.rounds + 1, next_proposer=after)
+        self._cap_reached()
+
+    def expire(self, tick: int) -> None:
+        if tick < self.state.tick:
+            raise self._violation(Code.TICK_REGRESSED, "tick", f"{tick} < {self.state.tick}")
+        self.state = replace(self.state, tick=tick)
+        ended = [g for g in self.state.grants.values()
+                 if g.ended_by is None and g.grant.expires <= tick]
+        if not ended:
+            raise self._violation(Code.ILLEGAL_TRANSITION, "tick",
+                                  f"no grant expires by tick {tick}")
+        for grant_state in ended:
+            grant = grant_state.grant
+            self._emit(Revocation, grant_id=grant.grant_id,
+                       clause=self.terms.policy.clauses.expiry)
+            self._end_grant(grant.grant_id, "expiry")
+
+    # -- checks common to every party record ------------------------------------------------
+
+    def _check_header(self, record: Header, kind: str) -> None:
+        terms, state = self.terms, self.state
+        if record.negotiation != terms.negotiation:
+            raise self._violation(Code.WRONG_NEGOTIATION, "negotiation",
+                                  f"{record.negotiation!r} is not {terms.negotiation!r}")
+        if record.sender == CORE or kind in CORE_KINDS:
+            raise self._violation(Code.FORGED_CORE_RECORD, "kind" if kind in CORE_KINDS
+                                  else "sender", f"only the core may produce {kind!r}")
+        if record.sender not in terms.party_ids:
+            raise self._violation(Code.UNKNOWN_PARTY, "sender", f"{record.sender!r}")
+        if record.seq != state.next_seq:
+            raise self._violation(Code.BAD_SEQUENCE, "seq",
+                                  f"expected {state.next_seq}, got {record.seq}")
+        if record.tick < state.tick:
+            raise self._violation(Code.TICK_REGRESSED, "tick", f"{record.tick} < {state.tick}")
+        version = terms.party(record.sender).envelope.version
+        if record.envelope_version != version:
+            raise self._violation(Code.STALE_ENVELOPE, "envelope_version",
+                                  f"{record.sender!r} is at {version[:12]}")
+        if isinstance(record, Refuse) and record.silent_party is not None:
+            raise self._violation(Code.FORGED_CORE_RECORD, "silent_party",
+                                  "only the core records a timeout")
+
+    def _accept_input(self, record: Header) -> None:
+        self.state = replace(self.state, tick=record.tick, next_seq=self.state.next_seq + 1)
+        self.out.append(record)
+
+    def _rationale(self, record: Header, ids: tuple[str, ...], field: str) -> None:
+        vocab, state = self.terms.vocabulary, self.state
+        try:
+            vocab.check_rationale(record.sender, ids, field, state.revealed)
+        except ProtocolViolation as violation:
+            violation.seq = self.seq
+            raise
+        # Citing your own private card reveals it: peers may cite it from now on.
+        newly = {i for i in ids if (e := vocab.get(i)) is not None and e.private}
+        if newly - state.revealed:
+            self.state = replace(state, revealed=state.revealed | newly)
+
+    def _reply(self, record: Header) -> Proposal:
+        state = self.state
+        proposal = state.proposal
+        assert proposal is not None  # the PROPOSED phase always has one
+        if record.sender not in state.pending:
+            raise self._violation(Code.NOT_YOUR_TURN, "sender",
+                                  f"{record.sender!r} is not awaited")
+        if record.reply_to != proposal.seq:
+            raise self._violation(Code.STALE_REPLY, "reply_to",
+                                  f"the proposal on the table is seq {proposal.seq}")
+        deadline = self._deadline()
+        if deadline is not None and record.tick > deadline:
+            raise self._violation(Code.TIMED_OUT, "tick", f"deadline was tick {deadline}")
+        return proposal
+
+    def _deadline(self) -> int | None:
+        return _deadline(self.terms, self.state)
+
+    # -- negotiation ------------------------------------------------------------------------
+
+    def request(self, record: Request) -> None:
+        state, terms = self.state, self.terms
+        if record.sender != state.next_proposer:
+            raise self._violation(Code.NOT_YOUR_TURN, "sender",
+                                  f"{state.next_proposer!r} is to propose")
+        contested = terms.contested
+        if sorted(record.projection) != sorted(contested) or len(set(record.projection)) != len(
+                record.projection):
+            raise self._violation(Code.PROJECTION_MISMATCH, "projection",
+                                  f"the overlap is {sorted(contested)}")
+        self._check_tiers(record)
+        if record.duration > terms.policy.grant_duration_cap:
+            raise self._violation(Code.DURATION_EXCEEDS_CAP, "duration",
+                                  f"cap is {terms.policy.grant_duration_cap}")
+        self._check_precondition(record.precondition)
+        allocation = self._allocation(record.proposal, "proposal")
+        self._rationale(record, record.rationale, "rationale")
+        if record.reservation is not None:
+            self._check_reservation(record)
+        self._check_dependencies(record)
+        self._propose(record, allocation, record.duration, record.reservation,
+                      record.precondition)
+
+    def counter(self, record: Counter) -> None:
+        proposal = self._reply(record)
+        if record.dimension not in self.terms.contested:
+            raise self._violation(Code.PROJECTION_MISMATCH, "dimension",
+                                  f"{record.dimension!r} is not contested")
+        merged = {**proposal.allocation, record.dimension: dict(record.value)}
+        allocation = self._allocation(merged, f"value({record.dimension})")
+        if allocation == proposal.allocation:
+            raise self._violation(Code.EMPTY_COUNTER, "value", "the counter changes nothing")
+        self._rationale(record, record.rationale, "rationale")
+        self.state = replace(self.state, rounds=self.state.rounds + 1)
+        if not self._cap_reached():
+            self._propose(record, allocation, proposal.duration, proposal.reservation,
+                          proposal.precondition)
+
+    def accept(self, record: Accept) -> None:
+        proposal = self._reply(record)
+        self._rationale(record, record.rationale, "rationale")
+        state = self.state
+        accepted = (*state.accepted, record.sender)
+        pending = tuple(p for p in state.pending if p != record.sender)
+        self.state = replace(state, accepted=accepted, pending=pending)
+        if self._agreed():
+            self._settle(settle.agreed(self.terms, proposal.allocation), proposal)
+
+    def defer(self, record: Defer) -> None:
+        self._reply(record)
+        self._rationale(record, record.rationale, "rationale")
+        # A defer costs a round, so deferring forever cannot dodge the round cap.
+        self.state = replace(self.state, rounds=self.state.rounds + 1)
+        self._cap_reached()
+
+    def refuse(self, record: Refuse) -> None:
+        self._reply(record)
+        self._rationale(record, record.reasons, "reasons")
+        self._refused(record.sender)
+
+    def _refused(self, party: str) -> None:
+        state = self.state
+        proposal = state.proposal
+        assert proposal is not None
+        refused = (*state.refused, party)
+        pending = tuple(p for p in state.pending if p != party)
+        self.state = replace(state, refused=refused, pending=pending, rounds=state.rounds + 1)
+        if self._cap_reached():
+            return
+        if not self._can_still_agree():
+            self.state = replace(self.state, phase=Phase.OPEN, proposal=None, pending=(),
+                                 accepted=(), refused=(), next_proposer=proposal.proposer)
+
+    def _propose(self, record: Header, allocation: Allocation, duration: int,
+                 reservation: Reservation | None, precondition: Precondition | None) -> None:
+        state = self.state
+        proposal = Proposal(seq=record.seq, proposer=record.sender, tick=record.tick,
+                            allocation=allocation, duration=duration, reservation=reservation,
+                            precondition=precondition)
+        first = dict(state.first_proposal)
+        first.setdefault(record.sender, record.tick)
+        pending = tuple(p for p in self.terms.claimants if p != record.sender)
+        self.state = replace(state, phase=Phase.PROPOSED, proposal=proposal, pending=pending,
+                             accepted=(), refused=(), first_proposal=first)
+
+    def _agreed(self) -> bool:
+        state, n = self.state, len(self.terms.claimants)
+        if self.terms.policy.multiparty_rule == "unanimity":
+            return not state.pending and not state.refused
+        return 1 + len(state.accepted) > n / 2  # the proposer's own yes counts
+
+    def _can_still_agree(self) -> bool:
+        state, n = self.state, len(self.terms.claimants)
+        if self.terms.policy.multiparty_rule == "unanimity":
+            return not state.refused
+        return 1 + len(state.accepted) + len(state.pending) > n / 2
+
+    def _cap_reached(self) -> bool:
+        if self.state.rounds < self.terms.policy.round_cap:
+            return False
+        proposal = self.state.proposal
+        self._settle(settle.by_terminal_rules(self.terms, self.state.first_proposal), proposal)
+        return True
+
+    # -- settlement -------------------------------------------------------------------------
+
+    def _settle(self, settlement: settle.Settlement, proposal: Proposal | None) -> None:
+        terms, clauses = self.terms, self.terms.policy.clauses
+        for dim, parts in settlement.tier_breaks:
+            self._emit(TierBreak, dimension=dim, winner=parts.winner,
+                       candidates=parts.candidates, clauses=(clauses.tier_break,))
+        satisfied, sacrificed = settle.trade_offs(terms, settlement.allocation)
+        justification = settle.justification(terms, settlement, self.state.rounds,
+                                             self.state.accepted)
+        outcome = self._emit(Outcome, terminal=settlement.terminal,
+                             allocation=settlement.allocation, satisfied=satisfied,
+                             sacrificed=sacrificed, justification=justification)
+        assert isinstance(outcome, Outcome)
+        self.state = replace(self.state, phase=Phase.SETTLED, outcome=outcome, pending=())
+        agreed = settlement.terminal == "agreement" and proposal is not None
+        duration = proposal.duration if agreed and proposal else terms.policy.grant_duration_cap
+        clause = (clauses.agreement if agreed else clauses.tier_break
+                  if settlement.terminal == "tier_break" else clauses.fallback)
+        for dim, share in settlement.allocation.items():
+            for party, units in share.items():
+                if units > 0:
+                    self._grant(dim, party, units, duration, (clause,),
+                                proposal if agreed else None)
+
+    def _grant(self, dim: str, grantee: str, units: int, duration: int,
+               clauses: tuple[str, ...], proposal: Proposal | None) -> Grant:
+        terms, tick = self.terms, self.state.tick
+        grantors = tuple(sorted(p for p in terms.contested[dim] if p != grantee))
+        versions = {p: terms.party(p).envelope.version for p in (grantee, *grantors)}
+        grant = self._emit(Grant, grant_id=f"grant:{self.state.next_seq}", grantee=grantee,
+                           grantors=grantors, dimension=dim, units=units, starts=tick,
+                           expires=tick + duration, versions=versions, clauses=clauses,
+                           precondition=proposal.precondition if proposal else None,
+                           reservation=proposal.reservation if proposal else None)
+        assert isinstance(grant, Grant)
+        grants = {**self.state.grants, grant.grant_id: GrantState(grant)}
+        self.state = replace(self.state, grants=grants)
+        return grant
+
+    # -- grants -----------------------------------------------------------------------------
+
+    def _grant_state(self, grant_id: str) -> GrantState:
+        grant_state = self.state.grants.get(grant_id)
+        if grant_state is None:
+            raise self._violation(Code.UNKNOWN_GRANT, "grant_id", f"{grant_id!r}")
+        return grant_state
+
+    def commit(self, record: Commit) -> None:
+        grant_state = self._grant_state(record.grant_id)
+        grant = grant_state.grant
+        if record.sender != grant.grantee:
+            raise self._violation(Code.NOT_GRANT_HOLDER, "sender",
+                                  f"{grant.grant_id!r} is held by {grant.grantee!r}")
+        if not grant_state.current(record.tick) or not self._precondition_holds(grant):
+            raise self._violation(Code.DEAD_GRANT, "grant_id",
+                                  f"{grant.grant_id!r} is not current at tick {record.tick}")
+        if record.dimension != grant.dimension or record.units > grant.units:
+            raise self._violation(Code.NO_GRANT, "units", f"{grant.grant_id!r} covers "
+                                  f"{grant.units} of {grant.dimension!r}")
+
+    def ack(self, record: Ack) -> None:
+        grant_state = self._grant_state(record.grant_id)
+        if record.sender != grant_state.grant.grantee:
+            raise self._violation(Code.NOT_GRANT_HOLDER, "sender", "only the holder acks")
+        if grant_state.ended_by is None or grant_state.acked:
+            raise self._violation(Code.NOTHING_TO_ACK, "grant_id",
+                                  f"{record.grant_id!r} has not ended or is acked")
+        grants = {**self.state.grants, record.grant_id: replace(grant_state, acked=True)}
+        self.state = replace(self.state, grants=grants)
+
+    def revocation(self, record: Revocation) -> None:
+        grant_state = self._grant_state(record.grant_id)
+        if record.sender not in grant_state.grant.grantors:
+            raise self._violation(Code.NOT_GRANTOR, "sender", "only a grantor may revoke")
+        if not grant_state.current(record.tick):
+            raise self._violation(Code.DEAD_GRANT, "grant_id", f"{record.grant_id!r} ended")
+        if record.clause not in self.terms.policy.clauses.revocation:
+            raise self._violation(Code.WRONG_ID_KIND, "clause",
+                                  f"{record.clause!r} is not a revocation clause")
+        self._end_grant(record.grant_id, "revocation")
+
+    def preemption(self, record: Preemption) -> None:
+        grant_state = self._grant_state(record.grant_id)
+        grant, policy = grant_state.grant, self.terms.policy
+        if record.sender not in grant.grantors:
+            raise self._violation(Code.NOT_PREEMPTIBLE, "sender",
+                                  f"{record.sender!r} does not claim {grant.dimension!r}")
+        if not grant_state.current(record.tick):
+            raise self._violation(Code.DEAD_GRANT, "grant_id", f"{record.grant_id!r} ended")
+        holder_tier = policy.tier_of(grant.grantee, grant.dimension)
+        if not policy.preemptible_at(grant.dimension, holder_tier) or policy.tier_rank(
+                record.sender, grant.dimension) <= policy.tier_rank(grant.grantee,
+                                                                    grant.dimension):
+            raise self._violation(Code.NOT_PREEMPTIBLE, "grant_id",
+                                  f"{grant.dimension!r} at {holder_tier!r} is not pre-emptible "
+                                  f"by {record.sender!r}")
+        self._rationale(record, record.rationale, "rationale")
+        self._end_grant(record.grant_id, "preemption")
+        self._grant(grant.dimension, record.sender, grant.units, grant.expires - record.tick,
+                    (policy.clauses.preemption,), None)
+
+    def _end_grant(self, grant_id: str, how: str) -> None:
+        grants = {**self.state.grants, grant_id: replace(self.state.grants[grant_id],
+                                                         ended_by=how)}
+        self.state = replace(self.state, grants=grants)
+
+    # -- validation helpers -----------------------------------------------------------------
+
+    def _allocation(self, proposed: Mapping[str, Mapping[str, int]], field: str) -> Allocation:
+        terms = self.terms
+        for dim, share in proposed.items():
+            claimants = terms.contested.get(dim)
+            if claimants is None:
+                raise self._violation(Code.BAD_ALLOCATION, f"{field}.{dim}",
+                                      f"{dim!r} is not contested")
+            for party in share:
+                if party not in claimants:
+                    raise self._violation(Code.BAD_ALLOCATION, f"{field}.{dim}.{party}",
+                                          f"{party!r} does not claim {dim!r}")
+            units = terms.dimension(dim).units
+            if sum(share.values()) != units:
+                raise self._violation(Code.BAD_ALLOCATION, f"{field}.{dim}",
+                                      f"shares must add up to {units}")
+        missing = [d for d in terms.contested if d not in proposed]
+        if missing:
+            raise self._violation(Code.BAD_ALLOCATION, field, f"no share for {missing[0]!r}")
+        return settle.full_allocation(terms, proposed)
+
+    def _check_tiers(self, record: Request) -> None:
+        policy = self.terms.policy
+        for dim in self.terms.contested:
+            claimed = record.tiers.get(dim)
+            actual = policy.tier_of(record.sender, dim)
+            if claimed != actual:
+                raise self._violation(Code.TIER_MISMATCH, f"tiers.{dim}",
+                                      f"policy gives {record.sender!r} tier {actual!r}")
+        extra = set(record.tiers) - set(self.terms.contested)
+        if extra:
+            raise self._violation(Code.TIER_MISMATCH, f"tiers.{sorted(extra)[0]}",
+                                  "not a contested dimension")
+
+    def _check_precondition(self, precondition: Precondition | None) -> None:
+        if precondition is None:
+            return
+        terms = self.terms
+        if precondition.dimension not in terms.dimension_ids:
+            raise self._violation(Code.UNKNOWN_ID, "precondition.dimension",
+                                  f"{precondition.dimension!r}")
+        if precondition.party not in terms.party_ids:
+            raise self._violation(Code.UNKNOWN_PARTY, "precondition.party",
+                                  f"{precondition.party!r}")
+
+    def _precondition_holds(self, grant: Grant) -> bool:
+        """A conditional grant is live only once the predicted overlap really exists."""
+        pre = grant.precondition
+        if pre is None:
+            return True
+        return bool(self.terms.party(pre.party).envelope.projection(pre.dimension))
+
+    def _check_reservation(self, record: Request) -> None:
+        vocab = self.terms.vocabulary
+        kinds = {entry.kind for i in record.rationale if (entry := vocab.get(i)) is not None}
+        for required in self.terms.policy.reservation_requires:
+            if required not in kinds:
+                raise self._violation(Code.RESERVATION_RATIONALE, "rationale",
+                                      f"a reservation must cite a {required} id")
+
+    def _check_dependencies(self, record: Request) -> None:
+        edges = set(self.state.dependencies)
+        edges.update((e.waiter, e.waits_on) for e in record.dependencies)
+        edges.update((self.terms.negotiation, d) for d in record.depends_on)
+        cycle = find_cycle(edges)
+        if cycle:
+            raise self._violation(Code.DEPENDENCY_CYCLE, "depends_on",
+                                  " -> ".join(cycle))
+        self.state = replace(self.state, dependencies=frozenset(edges))
+
+    # -- output -----------------------------------------------------------------------------
+
+    def _emit(self, record_type: type[Header], **fields: Any) -> Header:
+        state = self.state
+        record = record_type(negotiation=self.terms.negotiation, sender=CORE,
+                             seq=state.next_seq, tick=state.tick, **fields)
+        self.state = replace(state, next_seq=state.next_seq + 1)
+        self.out.append(record)
+        return record
+
+    def _violation(self, code: Code, field: str, detail: str) -> ProtocolViolation:
+        return ProtocolViolation(code, field, detail, seq=self.seq)
+
+
+def find_cycle(edges: set[tuple[str, str]] | frozenset[tuple[str, str]]) -> list[str]:
+    """A dependency cycle as a path (first node repeated at the end), or [] if acyclic.
+
+    Iterative, so a long chain of waits cannot exhaust the interpreter's recursion limit.
+    """
+    graph: dict[str, list[str]] = {}
+    for waiter, waits_on in sorted(edges):
+        graph.setdefault(waiter, []).append(waits_on)
+    done: set[str] = set()
+    for start in sorted(graph):
+        if start in done:
+            continue
+        path, on_path = [start], {start}
+        stack = [iter(graph.get(start, []))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                continue
+            if nxt in on_path:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in done:
+                path.append(nxt)
+                on_path.add(nxt)
+                stack.append(iter(graph.get(nxt, [])))
+    return []
+
+
+def _deadline(terms: Terms, state: State) -> int | None:
+    if state.phase is Phase.PROPOSED and state.proposal is not None:
+        return state.proposal.tick + terms.policy.timeout_ticks
+    if state.phase is Phase.OPEN:
+        return state.tick + terms.policy.timeout_ticks
+    return None
+
+
+def _kind(record: Header) -> str:
+    kind = getattr(record, "kind", None)
+    if not isinstance(kind, str):
+        raise ProtocolViolation(Code.SCHEMA, "kind", "not a record")
+    return kind
+
+
+_HANDLERS: Mapping[str, Callable[[_Step, Any], None]] = {
+    "request": _Step.request,
+    "accept": _Step.accept,
+    "counter": _Step.counter,
+    "defer": _Step.defer,
+    "refuse": _Step.refuse,
+    "commit": _Step.commit,
+    "ack": _Step.ack,
+    "revocation": _Step.revocation,
+    "preemption": _Step.preemption,
+}

@@ -1,0 +1,207 @@
+"""Records: the only way anything enters a negotiation.
+
+Every record is immutable, forbids unknown fields and carries no free text: where a party
+explains itself it cites vocabulary ids. The union is discriminated on ``kind`` so a record
+parsed from JSON is exactly one of these types or a schema violation.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.types import NonNegativeInt, PositiveInt, StrictBool, StrictFloat
+
+from .errors import Code, ProtocolViolation
+from .ids import Hash, Id, Rationale
+
+Units = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
+Tick = Annotated[int, Field(strict=True, ge=0)]
+Seq = Annotated[int, Field(strict=True, ge=0)]
+Share = dict[Id, Units]  # party -> units of one dimension
+Allocation = dict[Id, Share]  # dimension -> party -> units
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Header(Frozen):
+    kind: str  # narrowed to one literal by each record type
+    negotiation: Id
+    sender: Id
+    seq: Seq
+    tick: Tick
+    reply_to: Seq | None = None
+    envelope_version: Hash | None = None
+
+
+class Reservation(Frozen):
+    """Scope held across a multi-step plan; the policy demands a stricter rationale."""
+
+    plan: Id
+    steps: Annotated[int, Field(strict=True, ge=2, le=1000)]
+
+
+class Precondition(Frozen):
+    """A conditional assignment: it only takes effect if ``party`` does claim ``dimension``."""
+
+    dimension: Id
+    party: Id
+
+
+class DependencyEdge(Frozen):
+    waiter: Id
+    waits_on: Id
+
+
+class Request(Header):
+    kind: Literal["request"] = "request"
+    projection: Annotated[tuple[Id, ...], Field(min_length=1, max_length=64)]
+    proposal: Allocation
+    duration: PositiveInt
+    tiers: dict[Id, Id]  # dimension -> tier the sender claims; must match the policy
+    reservation: Reservation | None = None
+    precondition: Precondition | None = None
+    depends_on: Annotated[tuple[Id, ...], Field(max_length=64)] = ()
+    dependencies: Annotated[tuple[DependencyEdge, ...], Field(max_length=1024)] = ()
+    rationale: Rationale
+
+
+class Accept(Header):
+    kind: Literal["accept"] = "accept"
+    rationale: Rationale
+
+
+class Counter(Header):
+    kind: Literal["counter"] = "counter"
+    dimension: Id
+    value: Share
+    rationale: Rationale
+
+
+class Defer(Header):
+    kind: Literal["defer"] = "defer"
+    rationale: Rationale
+
+
+class Refuse(Header):
+    kind: Literal["refuse"] = "refuse"
+    reasons: Rationale
+    silent_party: Id | None = None  # set only by the core: silence past the timeout
+
+
+class TierCandidate(Frozen):
+    party: Id
+    tier: Id
+    tier_rank: NonNegativeInt
+    first_proposal_tick: Tick | None
+    order_key: Hash
+
+
+class TierBreak(Header):
+    kind: Literal["tier_break"] = "tier_break"
+    dimension: Id
+    winner: Id
+    candidates: tuple[TierCandidate, ...]
+    clauses: Rationale
+
+
+class Grant(Header):
+    kind: Literal["grant"] = "grant"
+    grant_id: Id
+    grantee: Id
+    grantors: tuple[Id, ...]
+    dimension: Id
+    units: Units
+    starts: Tick
+    expires: Tick
+    versions: dict[Id, Hash]  # every party's envelope version at grant time
+    clauses: Rationale
+    precondition: Precondition | None = None
+    reservation: Reservation | None = None
+
+
+class Revocation(Header):
+    kind: Literal["revocation"] = "revocation"
+    grant_id: Id
+    clause: Id
+
+
+class Preemption(Header):
+    kind: Literal["preemption"] = "preemption"
+    grant_id: Id
+    rationale: Rationale
+
+
+class Ack(Header):
+    kind: Literal["ack"] = "ack"
+    grant_id: Id
+
+
+class Commit(Header):
+    kind: Literal["commit"] = "commit"
+    grant_id: Id
+    dimension: Id
+    units: PositiveInt
+
+
+class Sacrifice(Frozen):
+    property: Id
+    magnitude: StrictFloat
+
+
+class DimensionDecision(Frozen):
+    dimension: Id
+    rule: Literal["agreed", "tier_break", "nash", "equal_split", "priority"]
+    winner: Id | None = None
+
+
+class Justification(Frozen):
+    """Everything needed to re-check the outcome; recomputed on replay, never trusted."""
+
+    decisions: tuple[DimensionDecision, ...]
+    rounds: NonNegativeInt
+    accepted_by: tuple[Id, ...]
+    utilities: dict[Id, StrictFloat]
+    disagreement: dict[Id, StrictFloat]
+    clauses: tuple[Id, ...]
+    nash_product: StrictFloat | None = None
+    all_above_disagreement: StrictBool
+
+
+class Outcome(Header):
+    kind: Literal["outcome"] = "outcome"
+    terminal: Literal["agreement", "tier_break", "fallback"]
+    allocation: Allocation
+    satisfied: tuple[Id, ...]
+    sacrificed: tuple[Sacrifice, ...]
+    justification: Justification
+
+
+Record = Annotated[
+    Request | Accept | Counter | Defer | Refuse | TierBreak | Grant | Revocation | Preemption
+    | Ack | Commit | Outcome,
+    Field(discriminator="kind"),
+]
+RECORD_TYPES: tuple[type[Header], ...] = (
+    Request, Accept, Counter, Defer, Refuse, TierBreak, Grant, Revocation, Preemption, Ack,
+    Commit, Outcome,
+)
+KINDS: tuple[str, ...] = tuple(t.model_fields["kind"].default for t in RECORD_TYPES)
+# Kinds a party may never send: only the core's own decisions produce them.
+CORE_KINDS = frozenset({"tier_break", "grant", "outcome"})
+
+RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
+
+
+def parse_record(data: str | bytes | dict[str, object]) -> Header:
+    """Parse JSON text or a decoded object into a record, or refuse it as a schema violation."""
+    try:
+        if isinstance(data, dict):
+            return RECORD_ADAPTER.validate_python(data)
+        return RECORD_ADAPTER.validate_json(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "(record)"
+        raise ProtocolViolation(Code.SCHEMA, field, first["msg"]) from None

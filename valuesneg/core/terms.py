@@ -1,0 +1,183 @@
+"""The terms of a negotiation: dimensions, parties with their envelopes, policy, vocabulary.
+
+Terms are fixed at genesis and bound into the lineage by hash. Overlap, the thing that
+opens a negotiation, is computed here structurally: the set intersection of the parties'
+envelope projections on each dimension.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .canonical import content_hash
+from .ids import CORE, Hash, Id
+from .policy import FALLBACK_RULES, Policy
+from .vocabulary import Vocabulary
+
+FAIRNESS_PREFIX = "fair:"
+
+
+class Dimension(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Id
+    units: Annotated[int, Field(ge=1, le=1000)]  # 1 for indivisible scope
+
+    @property
+    def divisible(self) -> bool:
+        return self.units > 1
+
+
+class Envelope(BaseModel):
+    """The scope a party claims, per dimension, as a set of named scope items."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    scope: dict[Id, tuple[Id, ...]]
+
+    @property
+    def version(self) -> str:
+        return content_hash({d: sorted(set(items)) for d, items in self.scope.items()})
+
+    def projection(self, dimension: str) -> frozenset[str]:
+        return frozenset(self.scope.get(dimension, ()))
+
+
+class Party(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Id
+    envelope: Envelope
+    weights: dict[Id, float] = {}  # utility per unit, per dimension
+    needs: dict[Id, Annotated[int, Field(ge=0)]] = {}
+    contribution: Annotated[float, Field(ge=0)] = 0.0
+    reservation: float = 0.0  # utility of no agreement
+    cards: tuple[Id, ...] = ()
+
+
+class Terms(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
+
+    negotiation: Id
+    dimensions: Annotated[tuple[Dimension, ...], Field(min_length=1)]
+    parties: Annotated[tuple[Party, ...], Field(min_length=2)]
+    policy: Policy
+    vocabulary: Vocabulary
+    moral_graph: Hash | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Terms:
+        _check_unique("dimensions", [d.id for d in self.dimensions])
+        _check_unique("parties", [p.id for p in self.parties])
+        if CORE in self.party_ids:
+            raise ValueError(f"parties: {CORE!r} is reserved for the core")
+        self._check_dimensions()
+        self._check_policy()
+        if not self.contested:
+            raise ValueError("parties: no two envelopes overlap on any dimension")
+        return self
+
+    def _check_dimensions(self) -> None:
+        dims = set(self.dimension_ids)
+        for i, party in enumerate(self.parties):
+            for field in ("weights", "needs"):
+                for dim in getattr(party, field):
+                    if dim not in dims:
+                        raise ValueError(f"parties[{i}].{field}: unknown dimension {dim!r}")
+            for dim in party.envelope.scope:
+                if dim not in dims:
+                    raise ValueError(f"parties[{i}].envelope: unknown dimension {dim!r}")
+        for dim in dims:
+            entry = self.vocabulary.get(dim)
+            if entry is None or entry.kind != "dimension":
+                raise ValueError(f"vocabulary: dimension {dim!r} is not declared as a dimension")
+
+    def _check_policy(self) -> None:
+        policy, vocab = self.policy, self.vocabulary
+        for dim, claimants in self.contested.items():
+            if dim not in policy.terminal:
+                raise ValueError(f"policy.terminal: no terminal rule for contested {dim!r}")
+            for party in claimants:
+                tier = policy.tiers.get(party, {}).get(dim)
+                if tier not in policy.tier_order:
+                    raise ValueError(f"policy.tiers.{party}.{dim}: missing or unknown tier")
+            if policy.terminal[dim] in FALLBACK_RULES and self.dimension(dim).units < 1:
+                raise ValueError(f"policy.terminal.{dim}: fallback needs units")
+        clause_ids = [policy.clauses.agreement, policy.clauses.tier_break,
+                      policy.clauses.fallback, policy.clauses.timeout, policy.clauses.expiry,
+                      policy.clauses.preemption, *policy.clauses.revocation]
+        for clause in clause_ids:
+            entry = vocab.get(clause)
+            if entry is None or entry.kind != "clause":
+                raise ValueError(f"policy.clauses: {clause!r} is not a clause in the vocabulary")
+        for prop in policy.fairness:
+            entry = vocab.get(prop)
+            if entry is None or entry.kind != "fairness" or not prop.startswith(FAIRNESS_PREFIX):
+                raise ValueError(f"policy.fairness: {prop!r} is not a fairness property id")
+
+    @cached_property
+    def party_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.parties)
+
+    @cached_property
+    def dimension_ids(self) -> tuple[str, ...]:
+        return tuple(d.id for d in self.dimensions)
+
+    @cached_property
+    def contested(self) -> dict[str, tuple[str, ...]]:
+        """Dimension -> claimants, for every dimension where two projections intersect."""
+        contested: dict[str, tuple[str, ...]] = {}
+        for dim in sorted(self.dimension_ids):
+            claimants = _overlapping(self.parties, dim)
+            if len(claimants) >= 2:
+                contested[dim] = claimants
+        return contested
+
+    @cached_property
+    def claimants(self) -> tuple[str, ...]:
+        every = {p for parties in self.contested.values() for p in parties}
+        return tuple(p for p in self.party_ids if p in every)
+
+    def party(self, party_id: str) -> Party:
+        for party in self.parties:
+            if party.id == party_id:
+                return party
+        raise KeyError(party_id)
+
+    def dimension(self, dimension_id: str) -> Dimension:
+        for dimension in self.dimensions:
+            if dimension.id == dimension_id:
+                return dimension
+        raise KeyError(dimension_id)
+
+    def hashes(self) -> dict[str, str | None]:
+        """What the genesis entry binds: every input the outcome depends on."""
+        bound: dict[str, str | None] = {
+            "terms": content_hash(self),
+            "policy": self.policy.version,
+            "vocabulary": self.vocabulary.version,
+            "moral_graph": self.moral_graph,
+        }
+        for party in self.parties:
+            bound[f"envelope:{party.id}"] = party.envelope.version
+        return bound
+
+
+def _overlapping(parties: tuple[Party, ...], dim: str) -> tuple[str, ...]:
+    """Parties whose projection on ``dim`` intersects some other party's projection."""
+    projections = [(p.id, p.envelope.projection(dim)) for p in parties]
+    return tuple(
+        pid for pid, mine in projections
+        if mine and any(mine & theirs for other, theirs in projections if other != pid)
+    )
+
+
+def _check_unique(field: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for position, value in enumerate(ids):
+        if value in seen:
+            raise ValueError(f"{field}[{position}]: duplicate id {value!r}")
+        seen.add(value)

@@ -1,0 +1,40 @@
+"""Tier-break: the core's deterministic answer when talks exceed the round cap.
+
+Highest tier wins. Within a tier the earlier first proposal wins, then a hash of
+(negotiation, party, tick): a total order, so two parties at the same tier with the same
+request can never both win, and no party gains by having an alphabetically early id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .canonical import sha256_hex
+from .records import TierCandidate
+from .terms import Terms
+
+_NEVER = 2**63  # a party that never proposed ranks after every party that did
+
+
+def candidates(terms: Terms, dimension: str,
+               first_proposal: Mapping[str, int]) -> tuple[TierCandidate, ...]:
+    policy = terms.policy
+    return tuple(
+        TierCandidate(
+            party=party,
+            tier=policy.tier_of(party, dimension),
+            tier_rank=policy.tier_rank(party, dimension),
+            first_proposal_tick=first_proposal.get(party),
+            order_key=sha256_hex(f"{terms.negotiation}|{dimension}|{party}|"
+                                 f"{first_proposal.get(party)}"),
+        )
+        for party in terms.contested[dimension]
+    )
+
+
+def winner(ranked: tuple[TierCandidate, ...]) -> str:
+    def key(c: TierCandidate) -> tuple[int, int, str, str]:
+        tick = _NEVER if c.first_proposal_tick is None else c.first_proposal_tick
+        return (-c.tier_rank, tick, c.order_key, c.party)
+
+    return min(ranked, key=key).party

@@ -1,0 +1,78 @@
+"""The reasons vocabulary: the declared ids a rationale may cite, and who may cite them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from .canonical import content_hash
+from .errors import Code, ProtocolViolation
+from .ids import Id
+
+EntryKind = Literal["clause", "dimension", "card", "policy", "fairness"]
+
+
+class VocabularyEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Id
+    kind: EntryKind
+    owner: Id | None = None  # the party holding a card (or its attentional policy)
+    private: bool = False  # private entries are citable by their owner only, until revealed
+
+
+class Vocabulary(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entries: tuple[VocabularyEntry, ...]
+    _index: dict[str, VocabularyEntry] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: object, /) -> None:
+        index: dict[str, VocabularyEntry] = {}
+        for position, entry in enumerate(self.entries):
+            if entry.id in index:
+                raise ValueError(f"entries[{position}]: duplicate vocabulary id {entry.id!r}")
+            if entry.private and entry.owner is None:
+                raise ValueError(f"entries[{position}]: private entry {entry.id!r} has no owner")
+            index[entry.id] = entry
+        self._index = index
+
+    @property
+    def version(self) -> str:
+        return content_hash(self)
+
+    def get(self, entry_id: str) -> VocabularyEntry | None:
+        return self._index.get(entry_id)
+
+    def ids(self, kind: EntryKind | None = None) -> tuple[str, ...]:
+        return tuple(e.id for e in self.entries if kind is None or e.kind == kind)
+
+    def admissible_ids(self, party: str, revealed: frozenset[str] = frozenset()) -> tuple[str, ...]:
+        return tuple(e.id for e in self.entries if _admissible(e, party, revealed))
+
+    def check_rationale(self, party: str, ids: Iterable[str], field: str,
+                        revealed: frozenset[str] = frozenset()) -> None:
+        """Refuse unknown, inadmissible or repeated ids.
+
+        A repeated id is refused rather than silently de-duplicated: the record is hashed as
+        sent, and normalising it would make the lineage differ from what the agent said.
+        """
+        seen: set[str] = set()
+        for position, entry_id in enumerate(ids):
+            where = f"{field}[{position}]"
+            if entry_id in seen:
+                raise ProtocolViolation(Code.DUPLICATE_ID, where, f"{entry_id!r} cited twice")
+            seen.add(entry_id)
+            entry = self._index.get(entry_id)
+            if entry is None:
+                raise ProtocolViolation(Code.UNKNOWN_ID, where,
+                                        f"{entry_id!r} is not in the vocabulary")
+            if not _admissible(entry, party, revealed):
+                raise ProtocolViolation(Code.INADMISSIBLE_ID, where,
+                                        f"{entry_id!r} is private to {entry.owner!r}")
+
+
+def _admissible(entry: VocabularyEntry, party: str, revealed: frozenset[str]) -> bool:
+    return not entry.private or entry.owner == party or entry.id in revealed

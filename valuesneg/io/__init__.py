@@ -1,0 +1,1 @@
+"""File adapters around the pure core: lineage files, run outputs, user-facing errors."""

@@ -1,0 +1,79 @@
+"""Readable transcripts of records, for `valuesneg replay` and the report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from valuesneg.core import (
+    Accept,
+    Ack,
+    Commit,
+    Counter,
+    Defer,
+    Grant,
+    Header,
+    Outcome,
+    Preemption,
+    Refuse,
+    Request,
+    Revocation,
+    TierBreak,
+)
+
+
+def shares(share: dict[str, int]) -> str:
+    return ", ".join(f"{party} {units}" for party, units in share.items())
+
+
+def allocation(alloc: dict[str, dict[str, int]]) -> str:
+    return "; ".join(f"{dim}: {shares(share)}" for dim, share in alloc.items())
+
+
+def describe(record: Header) -> str:
+    """One line saying who did what, citing which ids."""
+    match record:
+        case Request():
+            extra = f" reserving for plan {record.reservation.plan}" if record.reservation else ""
+            return (f"{record.sender} requests [{allocation(record.proposal)}] for "
+                    f"{record.duration} ticks{extra}, because {', '.join(record.rationale)}")
+        case Counter():
+            return (f"{record.sender} counters on {record.dimension}: {shares(record.value)}, "
+                    f"because {', '.join(record.rationale)}")
+        case Accept():
+            return f"{record.sender} accepts #{record.reply_to}, because " + ", ".join(
+                record.rationale)
+        case Defer():
+            return f"{record.sender} defers, because {', '.join(record.rationale)}"
+        case Refuse() if record.silent_party:
+            return f"core: {record.silent_party} was silent past the deadline ({record.reasons[0]})"
+        case Refuse():
+            return f"{record.sender} refuses #{record.reply_to}: {', '.join(record.reasons)}"
+        case TierBreak():
+            ranks = ", ".join(f"{c.party} ({c.tier}, first proposal at "
+                              f"{c.first_proposal_tick})" for c in record.candidates)
+            return (f"core: round cap reached; tier-break on {record.dimension}: {record.winner} "
+                    f"wins among {ranks} under {', '.join(record.clauses)}")
+        case Outcome():
+            return (f"core: outcome {record.terminal}: [{allocation(record.allocation)}]; "
+                    f"satisfied {', '.join(record.satisfied) or 'none'}; sacrificed "
+                    + (", ".join(f"{s.property} ({s.magnitude:.3f})" for s in record.sacrificed)
+                       or "none"))
+        case Grant():
+            return (f"core: {record.grant_id}: {record.grantee} holds {record.units} of "
+                    f"{record.dimension} until tick {record.expires} "
+                    f"(from {', '.join(record.grantors)}; {', '.join(record.clauses)})")
+        case Revocation():
+            return f"{record.sender}: {record.grant_id} ends under {record.clause}"
+        case Preemption():
+            return (f"{record.sender} pre-empts {record.grant_id}, because "
+                    f"{', '.join(record.rationale)}")
+        case Ack():
+            return f"{record.sender} acknowledges the end of {record.grant_id}"
+        case Commit():
+            return (f"{record.sender} commits {record.units} of {record.dimension} under "
+                    f"{record.grant_id}")
+    return f"{record.sender}: {type(record).__name__}"
+
+
+def transcript(records: Iterable[Header]) -> str:
+    return "\n".join(f"#{r.seq:<4} t={r.tick:<4} {describe(r)}" for r in records)
