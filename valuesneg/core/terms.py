@@ -34,11 +34,11 @@ class Dimension(BaseModel):
 class Envelope(BaseModel):
     """The scope a party claims, per dimension, as a set of named scope items."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
     scope: dict[Id, tuple[Id, ...]]
 
-    @property
+    @cached_property
     def version(self) -> str:
         return content_hash({d: sorted(set(items)) for d, items in self.scope.items()})
 
