@@ -30,6 +30,7 @@ def test_records_are_frozen() -> None:
     "card:water-",  # trailing separator
     "card::water",  # doubled separator
     "c" * 65,  # too long
+    "card:x\n",  # a trailing newline ('$' in Python's re would let it through)
     "",
 ])
 def test_rationale_refuses_anything_but_a_strict_id(bad_id: str) -> None:

@@ -27,4 +27,4 @@ _ID_RE = re.compile(ID_PATTERN)
 
 
 def is_id(value: object) -> bool:
-    return isinstance(value, str) and len(value) <= ID_MAX_LENGTH and bool(_ID_RE.match(value))
+    return isinstance(value, str) and len(value) <= ID_MAX_LENGTH and bool(_ID_RE.fullmatch(value))
