@@ -63,7 +63,7 @@ def build_agents(scenario: Scenario, backend: str, *, model: str | None = None,
                 yield llm_agents(scenario, chat), {**meta, "model": server.model}
             return
         chat = OpenAIChatModel(model=model or "gpt-4o-mini", base_url=base_url, seed=seed,
-                               structured="json_schema")
+                               structured="auto")
         yield llm_agents(scenario, chat), {**meta, "model": chat.model}
     except ModelError as error:
         raise UserError(str(error)) from None

@@ -150,8 +150,13 @@ def response_schema(view: PartyView) -> dict[str, Any]:
 
 
 def to_record(view: PartyView, decision: Decision) -> Header:
-    """Turn a model's decision into the protocol record it stands for."""
-    rationale = tuple(decision.rationale)
+    """Turn a model's decision into the protocol record it stands for.
+
+    Grammar-constrained decoding cannot enforce ``uniqueItems``, and small models repeat
+    ids; the core refuses a repeated id, so the agent keeps the first of each (the model's
+    raw reply stays in the agent's call trace).
+    """
+    rationale = tuple(dict.fromkeys(decision.rationale))
     base = header(view)
     if decision.action == "request":
         if not isinstance(decision.my_units, dict):
