@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ LINEAGE = "lineage.jsonl"
 OUTCOME = "outcome.json"
 REPORT = "report.html"
 TURNS = "turns.jsonl"  # non-binding trace: attempts, refusals, latency; never read by the core
+CALLS = "calls.jsonl"  # non-binding trace of every model call: prompt version, tokens, reply
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,15 @@ def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
         driver = Driver(scenario.terms, agents, on_entries=writer.write, on_turn=log_turn)
         ledger = driver.run()
     result = RunResult(out, ledger, tuple(driver.turns))
+    write_calls(out / CALLS, agents)
     write_outputs(scenario, result, meta or {})
     return result
+
+
+def write_calls(path: Path, agents: Mapping[str, Agent]) -> None:
+    calls = [c for agent in agents.values() for c in getattr(agent, "calls", [])]
+    if calls:
+        write_atomic(path, "".join(json.dumps(asdict(c)) + "\n" for c in calls))
 
 
 def write_outputs(scenario: Scenario, result: RunResult, meta: Mapping[str, Any]) -> None:

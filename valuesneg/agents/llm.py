@@ -131,9 +131,10 @@ def response_schema(view: PartyView) -> dict[str, Any]:
     ids = [c.id for c in view.citable]
     rationale = {"type": "array", "items": {"type": "string", "enum": ids}, "minItems": 1,
                  "maxItems": 3}
+    # Unit counts are enums, not min/max ranges: llama.cpp's grammar honours enums exactly.
     if view.table is None:
         units = {"type": "object", "properties": {
-            d: {"type": "integer", "minimum": 0, "maximum": u} for d, u in view.units.items()},
+            d: {"type": "integer", "enum": list(range(u + 1))} for d, u in view.units.items()},
             "required": list(view.units), "additionalProperties": False}
         return {"type": "object", "properties": {
             "action": {"type": "string", "enum": ["request"]}, "my_units": units,
@@ -143,7 +144,7 @@ def response_schema(view: PartyView) -> dict[str, Any]:
     return {"type": "object", "properties": {
         "action": {"type": "string", "enum": actions},
         "dimension": {"type": "string", "enum": list(view.units)},
-        "my_units": {"type": "integer", "minimum": 0, "maximum": max(view.units.values())},
+        "my_units": {"type": "integer", "enum": list(range(max(view.units.values()) + 1))},
         "rationale": rationale},
         "required": ["action", "dimension", "my_units", "rationale"],
         "additionalProperties": False}
@@ -181,7 +182,8 @@ def to_record(view: PartyView, decision: Decision) -> Header:
 def split(view: PartyView, dimension: str, mine: int) -> dict[str, int]:
     """My units of a dimension, and the rest shared evenly among the other claimants."""
     total = view.units[dimension]
-    mine = max(0, min(total, mine))
+    if not 0 <= mine <= total:
+        raise ValueError(f"my_units for {dimension} must be between 0 and {total}")
     others = [p for p in view.claimants[dimension] if p != view.party]
     share = {view.party: mine}
     rest = total - mine
