@@ -96,6 +96,7 @@ def test_replay_reads_like_a_transcript(run_dir: Path, capsys: pytest.CaptureFix
     # ana cited her cards (revealing them) but not their attentional policies
     ({"rationale": ["ap:safety-margins.1"]}, "inadmissible_id at rationale[0]"),
     ({"rationale": ["card:trading-on-priorlties"]}, "unknown_id at rationale[0]"),
+    ({"rationale": ["card:trаding-on-priorities"]}, "schema at accept.rationale.0"),  # Cyrillic а
     ({"rationale": ["card:trading-on-priorities", "card:trading-on-priorities"]},
      "duplicate_id at rationale[1]"),
 ])
@@ -166,3 +167,13 @@ def test_console_script_runs_without_a_traceback(tmp_path: Path) -> None:
                            str(tmp_path / "missing.jsonl")], capture_output=True, text=True)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+
+
+def test_default_out_never_reuses_a_run_folder(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        assert main(["run", str(SCENARIO), "--backend", "scripted"]) == 0
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert runs == ["campsite-supplies", "campsite-supplies-2"]
+    assert all((tmp_path / "runs" / r / "lineage.jsonl").exists() for r in runs)

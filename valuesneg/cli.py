@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from valuesneg.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    out = Path(args.out) if args.out else Path("runs") / scenario.spec.scenario
+    out = Path(args.out) if args.out else _fresh_dir(Path("runs") / scenario.spec.scenario)
     with build_agents(scenario, args.backend, model=args.model, base_url=args.base_url,
                       seed=args.seed, out=out) as (agents, meta):
         result = run_scenario(scenario, agents, out, meta)
@@ -39,6 +39,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{outcome.terminal}: {json.dumps(outcome.allocation, sort_keys=True)}")
     print(f"wrote {out / 'lineage.jsonl'}, {out / 'outcome.json'}, {out / 'report.html'}")
     return 0
+
+
+def _fresh_dir(base: Path) -> Path:
+    """The default run folder: never reuse one, so running twice keeps both runs."""
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
