@@ -17,7 +17,8 @@ from valuesneg.core import (
 )
 
 CLAUSES = ("clause:agreement", "clause:tier-break", "clause:fallback", "clause:timeout",
-           "clause:expiry", "clause:preemption", "clause:revocation", "clause:safety-first")
+           "clause:expiry", "clause:preemption", "clause:revocation", "clause:safety-first",
+           "clause:envelope-change", "clause:dependency-cycle")
 FAIRNESS = ("fair:needs_coverage", "fair:proportionality", "fair:equal_split",
             "fair:pareto_efficiency", "fair:envy_freeness")
 

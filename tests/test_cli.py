@@ -131,7 +131,7 @@ def test_check_accepts_a_legal_record(tmp_path: Path, run_dir: Path,
 def test_schema_writes_one_file_per_kind(tmp_path: Path) -> None:
     assert main(["schema", "--out", str(tmp_path)]) == 0
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert len(written) == 12 and "request.schema.json" in written
+    assert len(written) == 14 and "request.schema.json" in written
     schema = json.loads((tmp_path / "accept.schema.json").read_text())
     assert schema["additionalProperties"] is False
 

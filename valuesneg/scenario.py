@@ -134,10 +134,7 @@ def _policy(spec: PolicySpec, parties: tuple[PartySpec, ...]) -> Policy:
 
 
 def _vocabulary(spec: ScenarioFile, graph: MoralGraph) -> Vocabulary:
-    clauses = spec.policy.clauses
-    clause_ids = [clauses.agreement, clauses.tier_break, clauses.fallback, clauses.timeout,
-                  clauses.expiry, clauses.preemption, *clauses.revocation,
-                  *spec.policy.extra_clauses]
+    clause_ids = [*spec.policy.clauses.ids(), *spec.policy.extra_clauses]
     entries = [VocabularyEntry(id=c, kind="clause") for c in dict.fromkeys(clause_ids)]
     entries += [VocabularyEntry(id=d.id, kind="dimension") for d in spec.dimensions]
     entries += [VocabularyEntry(id=f, kind="fairness") for f in FAIRNESS_PROPERTIES]

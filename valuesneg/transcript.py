@@ -10,6 +10,8 @@ from valuesneg.core import (
     Commit,
     Counter,
     Defer,
+    Denial,
+    EnvelopeUpdate,
     Grant,
     Header,
     Outcome,
@@ -69,6 +71,16 @@ def describe(record: Header) -> str:
                     f"{', '.join(record.rationale)}")
         case Ack():
             return f"{record.sender} acknowledges the end of {record.grant_id}"
+        case EnvelopeUpdate():
+            return (f"{record.sender} changes its envelope to "
+                    + "; ".join(f"{d}: {', '.join(i)}" for d, i in record.scope.items())
+                    + f", because {', '.join(record.rationale)}")
+        case Denial():
+            return (f"core: {record.party} asked for {record.requested} of {record.dimension} "
+                    f"and gets {record.granted} ({', '.join(record.clauses)})")
+        case Refuse() if record.cycle:
+            return (f"{record.sender} refuses #{record.reply_to}: dependency cycle "
+                    + ", ".join(f"{e.waiter}->{e.waits_on}" for e in record.cycle))
         case Commit():
             return (f"{record.sender} commits {record.units} of {record.dimension} under "
                     f"{record.grant_id}")

@@ -51,7 +51,7 @@ def field_values(kind: str, play: Play) -> dict[str, Any]:
             "dependencies": edges},
         "accept": {"rationale": rationale},
         "defer": {"rationale": rationale},
-        "refuse": {"reasons": rationale},
+        "refuse": {"reasons": rationale, "cycle": edges},
         "counter": {"dimension": st.sampled_from(DIMS), "value": share, "rationale": rationale},
         "commit": {"grant_id": grant_id, "dimension": st.sampled_from(DIMS),
                    "units": st.integers(1, 4)},
@@ -59,6 +59,8 @@ def field_values(kind: str, play: Play) -> dict[str, Any]:
         "revocation": {"grant_id": grant_id, "clause": st.sampled_from(
             ("clause:revocation", "clause:agreement"))},
         "preemption": {"grant_id": grant_id, "rationale": rationale},
+        "envelope": {"scope": st.dictionaries(st.sampled_from(DIMS), st.just(("camp:shared",)),
+                                              max_size=3), "rationale": rationale},
     }
     return common.get(kind, {})
 
@@ -66,7 +68,7 @@ def field_values(kind: str, play: Play) -> dict[str, Any]:
 @st.composite
 def arbitrary_record(draw: st.DrawFn, play: Play) -> Any:
     kind = draw(st.sampled_from(("request", "accept", "defer", "refuse", "counter", "commit",
-                                 "ack", "revocation", "preemption", "outcome")))
+                                 "ack", "revocation", "preemption", "envelope", "outcome")))
     if kind == "outcome":  # a forged core record, well-typed
         outcome = play.neg.outcome
         if outcome is None:
@@ -76,7 +78,7 @@ def arbitrary_record(draw: st.DrawFn, play: Play) -> Any:
     record_type = next(t for t in RECORD_TYPES if t.model_fields["kind"].default == kind)
     state = play.neg.state
     sender = draw(st.sampled_from((*play.terms.party_ids * 4, *SENDERS)))
-    envelope = (play.terms.party(sender).envelope.version if sender in play.terms.party_ids
+    envelope = (state.envelopes[sender].version if sender in play.terms.party_ids
                 else "0" * 64)
     header = {
         "negotiation": draw(st.sampled_from(("neg:camp",) * 9 + ("neg:other",))),

@@ -13,7 +13,8 @@ HEADER = {"negotiation": "neg:camp", "sender": "bob", "seq": 2, "tick": 3}
 
 def test_there_is_one_type_per_kind() -> None:
     assert KINDS == ("request", "accept", "counter", "defer", "refuse", "tier_break", "grant",
-                     "revocation", "preemption", "ack", "commit", "outcome")
+                     "revocation", "preemption", "ack", "commit", "outcome", "envelope",
+                     "denial")
 
 
 def test_records_are_frozen() -> None:

@@ -7,9 +7,11 @@ mappings a caller passes in.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
-from collections.abc import Callable, Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
@@ -239,19 +241,58 @@ _Partial = tuple[_Vector, tuple[tuple[int, ...], ...]]
 
 
 def _dominates(a: _Vector, b: _Vector) -> bool:
-    return all(x >= y for x, y in zip(a, b, strict=True))
+    return all(map(operator.ge, a, b))
 
 
-def _undominated(candidates: Iterator[_Partial]) -> list[_Partial]:
-    # Keep a candidate only if no earlier kept one is at least as good for everyone. Checking
-    # against kept ones suffices: weak dominance is transitive.
+class _Maxima:
+    """Vectors kept so far, by decreasing exact sum. A dominator's sum is at least the
+    dominated vector's (fsum is correctly rounded, hence monotone), so a query scans only
+    the head of the list, best candidates first."""
+
+    def __init__(self) -> None:
+        self._keys: list[float] = []
+        self._vectors: list[_Vector] = []
+
+    def covers(self, vector: _Vector) -> bool:
+        stop = bisect.bisect_right(self._keys, -math.fsum(vector))
+        return any(_dominates(kept, vector) for kept in itertools.islice(self._vectors, stop))
+
+    def add(self, vector: _Vector) -> None:
+        key = -math.fsum(vector)
+        index = bisect.bisect_right(self._keys, key)
+        self._keys.insert(index, key)
+        self._vectors.insert(index, vector)
+
+
+class _Staircase:
+    """_Maxima for two parties in O(log n) per query: x ascending, y strictly descending, so
+    the first point with x >= a has the largest y among all of them."""
+
+    def __init__(self) -> None:
+        self._xs: list[float] = []
+        self._neg_ys: list[float] = []
+
+    def covers(self, vector: _Vector) -> bool:
+        index = bisect.bisect_left(self._xs, vector[0])
+        return index < len(self._xs) and -self._neg_ys[index] >= vector[1]
+
+    def add(self, vector: _Vector) -> None:
+        # The points the new one dominates (x <= a and y <= b) form one contiguous run.
+        end = bisect.bisect_right(self._xs, vector[0])
+        start = bisect.bisect_left(self._neg_ys, -vector[1], 0, end)
+        self._xs[start:end] = [vector[0]]
+        self._neg_ys[start:end] = [-vector[1]]
+
+
+def _undominated(candidates: Iterable[_Partial], parties: int) -> list[_Partial]:
+    # Keep a candidate only if nothing earlier is at least as good for everyone. Pruning by a
+    # later candidate would be unsafe: after rounding the two may tie, and ties go to the earlier.
+    maxima: _Maxima | _Staircase = _Staircase() if parties == 2 else _Maxima()
     kept: list[_Partial] = []
-    seen: set[_Vector] = set()
     for vector, choice in candidates:
-        if vector in seen or any(_dominates(k[0], vector) for k in kept):
-            continue
-        seen.add(vector)
-        kept.append((vector, choice))
+        if not maxima.covers(vector):
+            maxima.add(vector)
+            kept.append((vector, choice))
     return kept
 
 
@@ -261,7 +302,7 @@ def _dimension_options(problem: DivisionProblem, dim: str) -> list[_Partial]:
         (tuple(w * u for w, u in zip(weights, comp, strict=True)), (comp,))
         for comp in compositions(problem.units[dim], len(problem.parties))
     )
-    return _undominated(options)
+    return _undominated(options, len(problem.parties))
 
 
 def _extend(kept: list[_Partial], options: list[_Partial]) -> Iterator[_Partial]:
@@ -284,7 +325,7 @@ def frontier(problem: DivisionProblem) -> tuple[ScoredAllocation, ...]:
     start = tuple(problem.fixed(p) for p in problem.parties)
     kept: list[_Partial] = [(start, ())]
     for dim in problem.dimensions:
-        kept = _undominated(_extend(kept, _dimension_options(problem, dim)))
+        kept = _undominated(_extend(kept, _dimension_options(problem, dim)), len(start))
     return tuple(
         ScoredAllocation(_to_allocation(problem, choice), tuple(round(v, 9) for v in vector))
         for vector, choice in kept

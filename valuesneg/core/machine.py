@@ -24,6 +24,8 @@ from .records import (
     Commit,
     Counter,
     Defer,
+    Denial,
+    EnvelopeUpdate,
     Grant,
     Header,
     Outcome,
@@ -35,7 +37,7 @@ from .records import (
     Revocation,
     TierBreak,
 )
-from .terms import Terms
+from .terms import Envelope, Terms
 
 
 class Phase(StrEnum):
@@ -50,6 +52,7 @@ class Role(StrEnum):
     GRANTEE = "grantee"
     GRANTOR = "grantor"
     RIVAL = "rival"  # another claimant of the granted dimension
+    ANY = "any"  # any party of the negotiation
 
 
 # The legal transitions, as data: which kind may arrive in which phase, and from whom.
@@ -63,6 +66,7 @@ TRANSITIONS: Mapping[tuple[Phase, str], Role] = {
     (Phase.SETTLED, "ack"): Role.GRANTEE,
     (Phase.SETTLED, "revocation"): Role.GRANTOR,
     (Phase.SETTLED, "preemption"): Role.RIVAL,
+    (Phase.SETTLED, "envelope"): Role.ANY,
 }
 
 
@@ -80,7 +84,7 @@ class Proposal:
 @dataclass(frozen=True)
 class GrantState:
     grant: Grant
-    ended_by: str | None = None  # "revocation", "expiry" or "preemption"
+    ended_by: str | None = None  # "revocation", "expiry", "preemption" or "envelope_change"
     acked: bool = False
 
     def current(self, tick: int) -> bool:
@@ -103,6 +107,8 @@ class State:
     dependencies: frozenset[tuple[str, str]] = frozenset()
     grants: Mapping[str, GrantState] = field(default_factory=dict)
     outcome: Outcome | None = None
+    envelopes: Mapping[str, Envelope] = field(default_factory=dict)  # current, by party
+    asks: Mapping[str, Allocation] = field(default_factory=dict)  # each party's last proposal
 
 
 class Negotiation:
@@ -110,7 +116,8 @@ class Negotiation:
 
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
-        self._state = State(next_proposer=terms.claimants[0])
+        self._state = State(next_proposer=terms.claimants[0],
+                            envelopes={p.id: p.envelope for p in terms.parties})
 
     @property
     def state(self) -> State:
@@ -243,7 +250,7 @@ class _Step:
                                   f"expected {state.next_seq}, got {record.seq}")
         if record.tick < state.tick:
             raise self._violation(Code.TICK_REGRESSED, "tick", f"{record.tick} < {state.tick}")
-        version = terms.party(record.sender).envelope.version
+        version = state.envelopes[record.sender].version
         if record.envelope_version != version:
             raise self._violation(Code.STALE_ENVELOPE, "envelope_version",
                                   f"{record.sender!r} is at {version[:12]}")
@@ -345,7 +352,22 @@ class _Step:
     def refuse(self, record: Refuse) -> None:
         self._reply(record)
         self._rationale(record, record.reasons, "reasons")
-        self._refused(record.sender)
+        if record.cycle:
+            self._break_cycle(record)
+        else:
+            self._refused(record.sender)
+
+    def _break_cycle(self, record: Refuse) -> None:
+        """A shown dependency cycle through this negotiation is dissolved by tier-break now."""
+        edges = set(self.state.dependencies) | {(e.waiter, e.waits_on) for e in record.cycle}
+        cycle = find_cycle(edges)
+        if self.terms.negotiation not in cycle:
+            raise self._violation(Code.NO_CYCLE, "cycle",
+                                  f"no dependency cycle runs through {self.terms.negotiation!r}")
+        self.state = replace(self.state, dependencies=frozenset(edges),
+                             rounds=self.state.rounds + 1)
+        self._settle(settle.by_terminal_rules(self.terms, self.state.first_proposal),
+                     self.state.proposal, extra_clause=self.terms.policy.clauses.dependency_cycle)
 
     def _refused(self, party: str) -> None:
         state = self.state
@@ -369,8 +391,9 @@ class _Step:
         first = dict(state.first_proposal)
         first.setdefault(record.sender, record.tick)
         pending = tuple(p for p in self.terms.claimants if p != record.sender)
+        asks = {**state.asks, record.sender: allocation}
         self.state = replace(state, phase=Phase.PROPOSED, proposal=proposal, pending=pending,
-                             accepted=(), refused=(), first_proposal=first)
+                             accepted=(), refused=(), first_proposal=first, asks=asks)
 
     def _agreed(self) -> bool:
         state, n = self.state, len(self.terms.claimants)
@@ -393,14 +416,17 @@ class _Step:
 
     # -- settlement -------------------------------------------------------------------------
 
-    def _settle(self, settlement: settle.Settlement, proposal: Proposal | None) -> None:
+    def _settle(self, settlement: settle.Settlement, proposal: Proposal | None,
+                extra_clause: str | None = None) -> None:
         terms, clauses = self.terms, self.terms.policy.clauses
         for dim, parts in settlement.tier_breaks:
             self._emit(TierBreak, dimension=dim, winner=parts.winner,
-                       candidates=parts.candidates, clauses=(clauses.tier_break,))
+                       candidates=parts.candidates,
+                       clauses=tuple(dict.fromkeys((clauses.tier_break, *(
+                           (extra_clause,) if extra_clause else ())))))
         satisfied, sacrificed = settle.trade_offs(terms, settlement.allocation)
         justification = settle.justification(terms, settlement, self.state.rounds,
-                                             self.state.accepted)
+                                             self.state.accepted, extra_clause)
         outcome = self._emit(Outcome, terminal=settlement.terminal,
                              allocation=settlement.allocation, satisfied=satisfied,
                              sacrificed=sacrificed, justification=justification)
@@ -410,17 +436,32 @@ class _Step:
         duration = proposal.duration if agreed and proposal else terms.policy.grant_duration_cap
         clause = (clauses.agreement if agreed else clauses.tier_break
                   if settlement.terminal == "tier_break" else clauses.fallback)
+        if not agreed:
+            self._deny(settlement)
         for dim, share in settlement.allocation.items():
             for party, units in share.items():
                 if units > 0:
                     self._grant(dim, party, units, duration, (clause,),
                                 proposal if agreed else None)
 
+    def _deny(self, settlement: settle.Settlement) -> None:
+        """Tell each requester, by dimension, what it asked for and did not get, and why."""
+        clauses = self.terms.policy.clauses
+        rule_clause = {d.dimension: clauses.tier_break if d.rule == "tier_break"
+                       else clauses.fallback for d in settlement.decisions}
+        for party in self.terms.claimants:
+            ask = self.state.asks.get(party, {})
+            for dim, share in ask.items():
+                granted = settlement.allocation[dim].get(party, 0)
+                if share.get(party, 0) > granted:
+                    self._emit(Denial, party=party, dimension=dim, requested=share[party],
+                               granted=granted, clauses=(rule_clause[dim],))
+
     def _grant(self, dim: str, grantee: str, units: int, duration: int,
                clauses: tuple[str, ...], proposal: Proposal | None) -> Grant:
         terms, tick = self.terms, self.state.tick
         grantors = tuple(sorted(p for p in terms.contested[dim] if p != grantee))
-        versions = {p: terms.party(p).envelope.version for p in (grantee, *grantors)}
+        versions = {p: self.state.envelopes[p].version for p in (grantee, *grantors)}
         grant = self._emit(Grant, grant_id=f"grant:{self.state.next_seq}", grantee=grantee,
                            grantors=grantors, dimension=dim, units=units, starts=tick,
                            expires=tick + duration, versions=versions, clauses=clauses,
@@ -442,9 +483,14 @@ class _Step:
     def commit(self, record: Commit) -> None:
         grant_state = self._grant_state(record.grant_id)
         grant = grant_state.grant
-        if record.sender != grant.grantee:
+        if record.sender != grant.grantee and record.sender not in self.terms.party(
+                grant.grantee).represents:
             raise self._violation(Code.NOT_GRANT_HOLDER, "sender",
                                   f"{grant.grant_id!r} is held by {grant.grantee!r}")
+        if not self.state.envelopes[record.sender].projection(record.dimension):
+            # A subordinate re-checks admissibility: its own envelope must cover the scope.
+            raise self._violation(Code.OUTSIDE_ENVELOPE, "dimension",
+                                  f"{record.dimension!r} is outside {record.sender!r}'s envelope")
         if not grant_state.current(record.tick) or not self._precondition_holds(grant):
             raise self._violation(Code.DEAD_GRANT, "grant_id",
                                   f"{grant.grant_id!r} is not current at tick {record.tick}")
@@ -492,6 +538,25 @@ class _Step:
         self._end_grant(record.grant_id, "preemption")
         self._grant(grant.dimension, record.sender, grant.units, grant.expires - record.tick,
                     (policy.clauses.preemption,), None)
+
+    def envelope(self, record: EnvelopeUpdate) -> None:
+        self._rationale(record, record.rationale, "rationale")
+        unknown = [d for d in record.scope if d not in self.terms.dimension_ids]
+        if unknown:
+            raise self._violation(Code.UNKNOWN_ID, f"scope.{unknown[0]}",
+                                  f"{unknown[0]!r} is not a dimension")
+        envelope = Envelope(scope=record.scope)
+        if envelope.version == self.state.envelopes[record.sender].version:
+            raise self._violation(Code.ILLEGAL_TRANSITION, "scope", "the envelope is unchanged")
+        self.state = replace(self.state, envelopes={**self.state.envelopes,
+                                                    record.sender: envelope})
+        for grant_state in list(self.state.grants.values()):
+            grant = grant_state.grant
+            if grant_state.ended_by is None and record.sender in (grant.grantee,
+                                                                  *grant.grantors):
+                self._emit(Revocation, grant_id=grant.grant_id,
+                           clause=self.terms.policy.clauses.envelope_change)
+                self._end_grant(grant.grant_id, "envelope_change")
 
     def _end_grant(self, grant_id: str, how: str) -> None:
         grants = {**self.state.grants, grant_id: replace(self.state.grants[grant_id],
@@ -549,7 +614,7 @@ class _Step:
         pre = grant.precondition
         if pre is None:
             return True
-        return bool(self.terms.party(pre.party).envelope.projection(pre.dimension))
+        return bool(self.state.envelopes[pre.party].projection(pre.dimension))
 
     def _check_reservation(self, record: Request) -> None:
         vocab = self.terms.vocabulary
@@ -639,4 +704,5 @@ _HANDLERS: Mapping[str, Callable[[_Step, Any], None]] = {
     "ack": _Step.ack,
     "revocation": _Step.revocation,
     "preemption": _Step.preemption,
+    "envelope": _Step.envelope,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,7 +26,15 @@ class Clauses(BaseModel):
     timeout: Id = "clause:timeout"
     expiry: Id = "clause:expiry"
     preemption: Id = "clause:preemption"
+    envelope_change: Id = "clause:envelope-change"
+    dependency_cycle: Id = "clause:dependency-cycle"
     revocation: tuple[Id, ...] = ("clause:revocation",)
+
+    def ids(self) -> tuple[str, ...]:
+        """Every clause id the policy relies on; each must be a clause in the vocabulary."""
+        single = (self.agreement, self.tier_break, self.fallback, self.timeout, self.expiry,
+                  self.preemption, self.envelope_change, self.dependency_cycle)
+        return tuple(dict.fromkeys((*single, *self.revocation)))
 
 
 class Preemptible(BaseModel):
@@ -38,7 +47,7 @@ class Preemptible(BaseModel):
 
 
 class Policy(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
     id: Id
     round_cap: Annotated[int, Field(ge=1, le=10_000)]
@@ -54,7 +63,7 @@ class Policy(BaseModel):
     preemptible: tuple[Preemptible, ...] = ()
     clauses: Clauses = Clauses()
 
-    @property
+    @cached_property
     def version(self) -> str:
         return content_hash(self)
 

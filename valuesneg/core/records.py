@@ -89,6 +89,9 @@ class Refuse(Header):
     kind: Literal["refuse"] = "refuse"
     reasons: Rationale
     silent_party: Id | None = None  # set only by the core: silence past the timeout
+    # A refuser that finds this negotiation in a dependency cycle shows the cycle's edges;
+    # the core checks it is real and tier-breaks at once instead of waiting out the cap.
+    cycle: Annotated[tuple[DependencyEdge, ...], Field(max_length=1024)] = ()
 
 
 class TierCandidate(Frozen):
@@ -139,6 +142,25 @@ class Ack(Header):
     grant_id: Id
 
 
+class EnvelopeUpdate(Header):
+    """A party's envelope changes version: every grant it gives or holds ends."""
+
+    kind: Literal["envelope"] = "envelope"
+    scope: dict[Id, tuple[Id, ...]]
+    rationale: Rationale
+
+
+class Denial(Header):
+    """The typed failure path: what a requester asked for on a dimension and did not get."""
+
+    kind: Literal["denial"] = "denial"
+    party: Id
+    dimension: Id
+    requested: Units
+    granted: Units
+    clauses: Rationale
+
+
 class Commit(Header):
     kind: Literal["commit"] = "commit"
     grant_id: Id
@@ -181,16 +203,16 @@ class Outcome(Header):
 
 Record = Annotated[
     Request | Accept | Counter | Defer | Refuse | TierBreak | Grant | Revocation | Preemption
-    | Ack | Commit | Outcome,
+    | Ack | Commit | Outcome | EnvelopeUpdate | Denial,
     Field(discriminator="kind"),
 ]
 RECORD_TYPES: tuple[type[Header], ...] = (
     Request, Accept, Counter, Defer, Refuse, TierBreak, Grant, Revocation, Preemption, Ack,
-    Commit, Outcome,
+    Commit, Outcome, EnvelopeUpdate, Denial,
 )
 KINDS: tuple[str, ...] = tuple(t.model_fields["kind"].default for t in RECORD_TYPES)
 # Kinds a party may never send: only the core's own decisions produce them.
-CORE_KINDS = frozenset({"tier_break", "grant", "outcome"})
+CORE_KINDS = frozenset({"tier_break", "grant", "outcome", "denial"})
 
 RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 

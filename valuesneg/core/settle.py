@@ -120,12 +120,14 @@ def _nash_product(terms: Terms, utilities: Mapping[str, float]) -> float:
 
 
 def justification(terms: Terms, settlement: Settlement, rounds: int,
-                  accepted_by: tuple[str, ...]) -> Justification:
+                  accepted_by: tuple[str, ...], extra_clause: str | None = None
+                  ) -> Justification:
     clauses = terms.policy.clauses
     cited = {"agreement": clauses.agreement, "tier_break": clauses.tier_break,
              "fallback": clauses.fallback}
     used = sorted({cited[settlement.terminal]} | (
-        {clauses.tier_break} if settlement.tier_breaks else set()))
+        {clauses.tier_break} if settlement.tier_breaks else set()) | (
+        {extra_clause} if extra_clause else set()))
     utilities = {p: round(utility(terms, settlement.allocation, p), 9) for p in terms.claimants}
     disagreement = {p: float(terms.party(p).reservation) for p in terms.claimants}
     return Justification(

@@ -56,6 +56,9 @@ class Party(BaseModel):
     contribution: Annotated[float, Field(ge=0)] = 0.0
     reservation: float = 0.0  # utility of no agreement
     cards: tuple[Id, ...] = ()
+    # A team party negotiates for these subordinates, who may commit under its grants but
+    # only within their own envelopes; subordinates are not claimants themselves.
+    represents: tuple[Id, ...] = ()
 
 
 class Terms(BaseModel):
@@ -82,7 +85,11 @@ class Terms(BaseModel):
 
     def _check_dimensions(self) -> None:
         dims = set(self.dimension_ids)
+        parties = set(self.party_ids)
         for i, party in enumerate(self.parties):
+            for member in party.represents:
+                if member not in parties or member == party.id:
+                    raise ValueError(f"parties[{i}].represents: {member!r} is not another party")
             for field in ("weights", "needs"):
                 for dim in getattr(party, field):
                     if dim not in dims:
@@ -106,10 +113,7 @@ class Terms(BaseModel):
                     raise ValueError(f"policy.tiers.{party}.{dim}: missing or unknown tier")
             if policy.terminal[dim] in FALLBACK_RULES and self.dimension(dim).units < 1:
                 raise ValueError(f"policy.terminal.{dim}: fallback needs units")
-        clause_ids = [policy.clauses.agreement, policy.clauses.tier_break,
-                      policy.clauses.fallback, policy.clauses.timeout, policy.clauses.expiry,
-                      policy.clauses.preemption, *policy.clauses.revocation]
-        for clause in clause_ids:
+        for clause in policy.clauses.ids():
             entry = vocab.get(clause)
             if entry is None or entry.kind != "clause":
                 raise ValueError(f"policy.clauses: {clause!r} is not a clause in the vocabulary")
@@ -168,7 +172,9 @@ class Terms(BaseModel):
 
 def _overlapping(parties: tuple[Party, ...], dim: str) -> tuple[str, ...]:
     """Parties whose projection on ``dim`` intersects some other party's projection."""
-    projections = [(p.id, p.envelope.projection(dim)) for p in parties]
+    represented = {s for p in parties for s in p.represents}
+    projections = [(p.id, p.envelope.projection(dim)) for p in parties
+                   if p.id not in represented]
     return tuple(
         pid for pid, mine in projections
         if mine and any(mine & theirs for other, theirs in projections if other != pid)

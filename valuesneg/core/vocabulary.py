@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from .canonical import content_hash
 from .errors import Code, ProtocolViolation
@@ -24,22 +25,27 @@ class VocabularyEntry(BaseModel):
 
 
 class Vocabulary(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
     entries: tuple[VocabularyEntry, ...]
-    _index: dict[str, VocabularyEntry] = PrivateAttr(default_factory=dict)
 
-    def model_post_init(self, context: object, /) -> None:
-        index: dict[str, VocabularyEntry] = {}
+    @model_validator(mode="after")
+    def _well_formed(self) -> Vocabulary:
+        seen: set[str] = set()
         for position, entry in enumerate(self.entries):
-            if entry.id in index:
+            if entry.id in seen:
                 raise ValueError(f"entries[{position}]: duplicate vocabulary id {entry.id!r}")
             if entry.private and entry.owner is None:
                 raise ValueError(f"entries[{position}]: private entry {entry.id!r} has no owner")
-            index[entry.id] = entry
-        self._index = index
+            seen.add(entry.id)
+        return self
 
-    @property
+    @cached_property
+    def _index(self) -> dict[str, VocabularyEntry]:
+        # Looked up on every rationale id; a plain dict read keeps that cheap.
+        return {entry.id: entry for entry in self.entries}
+
+    @cached_property
     def version(self) -> str:
         return content_hash(self)
 
