@@ -1,8 +1,11 @@
 """Tier-break: the core's deterministic answer when talks exceed the round cap.
 
 Highest tier wins. Within a tier the earlier first proposal wins, then a hash of
-(negotiation, party, tick): a total order, so two parties at the same tier with the same
-request can never both win, and no party gains by having an alphabetically early id.
+(party, tick): a total order, so two parties at the same tier with the same request can never
+both win, and no party gains by having an alphabetically early id. The key leaves out the
+negotiation and the dimension on purpose: when the same parties tie on several dimensions or
+in several simultaneous negotiations, the same party wins all of them, so nobody ends up
+holding half of what it needs (a deadlock a mediator exists to avoid).
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from .terms import Terms
 _NEVER = 2**63  # a party that never proposed ranks after every party that did
 
 
-def candidates(terms: Terms, dimension: str,
-               first_proposal: Mapping[str, int]) -> tuple[TierCandidate, ...]:
+def candidates(
+    terms: Terms, dimension: str, first_proposal: Mapping[str, int]
+) -> tuple[TierCandidate, ...]:
     policy = terms.policy
     return tuple(
         TierCandidate(
@@ -25,8 +29,7 @@ def candidates(terms: Terms, dimension: str,
             tier=policy.tier_of(party, dimension),
             tier_rank=policy.tier_rank(party, dimension),
             first_proposal_tick=first_proposal.get(party),
-            order_key=sha256_hex(f"{terms.negotiation}|{dimension}|{party}|"
-                                 f"{first_proposal.get(party)}"),
+            order_key=sha256_hex(f"{party}|{first_proposal.get(party)}"),
         )
         for party in terms.contested[dimension]
     )

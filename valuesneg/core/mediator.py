@@ -1,0 +1,67 @@
+"""Mediated negotiation: a coordinator holding the graph of many simultaneous overlaps.
+
+Peer to peer, each request carries the dependency edges its sender happens to know, so a
+cycle that spans negotiations is only caught if someone brought the right edges. The
+mediator sees every negotiation, so it refuses a request that closes a cycle anywhere in the
+global graph. Each negotiation still runs through its own unchanged core and lineage, and
+the tier-break order does not depend on which negotiation it runs in, so for the same
+records the assignments are exactly those of the peer-to-peer runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .errors import Code, ProtocolViolation
+from .lineage import Entry, Ledger
+from .machine import find_cycle
+from .records import Header, Request
+from .terms import Terms
+
+
+class Mediator:
+    def __init__(self, terms: Iterable[Terms]) -> None:
+        self.ledgers: dict[str, Ledger] = {}
+        for t in terms:
+            if t.negotiation in self.ledgers:
+                raise ValueError(f"negotiation {t.negotiation!r} registered twice")
+            self.ledgers[t.negotiation] = Ledger(t)
+
+    @property
+    def graph(self) -> frozenset[tuple[str, str]]:
+        """Every dependency edge any negotiation has accepted: the global wait-for graph."""
+        return frozenset(
+            edge
+            for ledger in self.ledgers.values()
+            for edge in ledger.negotiation.state.dependencies
+        )
+
+    def ledger(self, negotiation: str) -> Ledger:
+        ledger = self.ledgers.get(negotiation)
+        if ledger is None:
+            raise ProtocolViolation(
+                Code.WRONG_NEGOTIATION, "negotiation", f"{negotiation!r} is not mediated here"
+            )
+        return ledger
+
+    def apply(self, record: Header) -> tuple[Entry, ...]:
+        ledger = self.ledger(record.negotiation)
+        if isinstance(record, Request):
+            self._refuse_global_cycle(record)
+        return ledger.apply(record)
+
+    def _refuse_global_cycle(self, record: Request) -> None:
+        edges = set(self.graph)
+        edges.update((e.waiter, e.waits_on) for e in record.dependencies)
+        edges.update((record.negotiation, d) for d in record.depends_on)
+        cycle = find_cycle(edges)
+        if cycle:
+            raise ProtocolViolation(
+                Code.DEPENDENCY_CYCLE, "depends_on", " -> ".join(cycle), seq=record.seq
+            )
+
+    def outcomes(self) -> dict[str, dict[str, dict[str, int]] | None]:
+        return {
+            n: (o.allocation if (o := ledger.negotiation.outcome) else None)
+            for n, ledger in self.ledgers.items()
+        }
