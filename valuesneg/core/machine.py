@@ -116,8 +116,9 @@ class Negotiation:
 
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
-        self._state = State(next_proposer=terms.claimants[0],
-                            envelopes={p.id: p.envelope for p in terms.parties})
+        self._state = State(
+            next_proposer=terms.claimants[0], envelopes={p.id: p.envelope for p in terms.parties}
+        )
 
     @property
     def state(self) -> State:
@@ -159,8 +160,13 @@ class Negotiation:
         kinds = [kind for (p, kind) in TRANSITIONS if p is phase]
         if phase is not Phase.SETTLED:
             return tuple(kinds) if party in self.expected() else ()
-        return tuple(kinds) if any(party in (g.grant.grantee, *g.grant.grantors)
-                                   for g in self._state.grants.values()) else ()
+        return (
+            tuple(kinds)
+            if any(
+                party in (g.grant.grantee, *g.grant.grantors) for g in self._state.grants.values()
+            )
+            else ()
+        )
 
     def deadline(self) -> int | None:
         """The last tick at which the awaited record is still on time."""
@@ -187,25 +193,37 @@ class _Step:
         self._check_header(record, kind)
         role = TRANSITIONS.get((self.state.phase, kind))
         if role is None:
-            raise self._violation(Code.ILLEGAL_TRANSITION, "kind",
-                                  f"{kind!r} is not legal while {self.state.phase.value}")
+            raise self._violation(
+                Code.ILLEGAL_TRANSITION,
+                "kind",
+                f"{kind!r} is not legal while {self.state.phase.value}",
+            )
         self._accept_input(record)
         _HANDLERS[kind](self, record)
 
     def silence(self, party: str, tick: int) -> None:
         state, deadline = self.state, self._deadline()
-        awaited = state.pending if state.phase is Phase.PROPOSED else (
-            (state.next_proposer,) if state.phase is Phase.OPEN else ())
+        awaited = (
+            state.pending
+            if state.phase is Phase.PROPOSED
+            else ((state.next_proposer,) if state.phase is Phase.OPEN else ())
+        )
         if party not in awaited or deadline is None:
-            raise self._violation(Code.ILLEGAL_TRANSITION, "silent_party",
-                                  f"no record is awaited from {party!r}")
+            raise self._violation(
+                Code.ILLEGAL_TRANSITION, "silent_party", f"no record is awaited from {party!r}"
+            )
         if tick < state.tick or tick <= deadline:
-            raise self._violation(Code.NOT_TIMED_OUT, "tick",
-                                  f"deadline {deadline} not passed at tick {tick}")
+            raise self._violation(
+                Code.NOT_TIMED_OUT, "tick", f"deadline {deadline} not passed at tick {tick}"
+            )
         self.state = replace(state, tick=tick)
         reply_to = state.proposal.seq if state.proposal else None
-        self._emit(Refuse, reasons=(self.terms.policy.clauses.timeout,), silent_party=party,
-                   reply_to=reply_to)
+        self._emit(
+            Refuse,
+            reasons=(self.terms.policy.clauses.timeout,),
+            silent_party=party,
+            reply_to=reply_to,
+        )
         if state.phase is Phase.PROPOSED:
             self._refused(party)
         else:
@@ -222,15 +240,16 @@ class _Step:
         if tick < self.state.tick:
             raise self._violation(Code.TICK_REGRESSED, "tick", f"{tick} < {self.state.tick}")
         self.state = replace(self.state, tick=tick)
-        ended = [g for g in self.state.grants.values()
-                 if g.ended_by is None and g.grant.expires <= tick]
+        ended = [
+            g for g in self.state.grants.values() if g.ended_by is None and g.grant.expires <= tick
+        ]
         if not ended:
-            raise self._violation(Code.ILLEGAL_TRANSITION, "tick",
-                                  f"no grant expires by tick {tick}")
+            raise self._violation(
+                Code.ILLEGAL_TRANSITION, "tick", f"no grant expires by tick {tick}"
+            )
         for grant_state in ended:
             grant = grant_state.grant
-            self._emit(Revocation, grant_id=grant.grant_id,
-                       clause=self.terms.policy.clauses.expiry)
+            self._emit(Revocation, grant_id=grant.grant_id, clause=self.terms.policy.clauses.expiry)
             self._end_grant(grant.grant_id, "expiry")
 
     # -- checks common to every party record ------------------------------------------------
@@ -238,25 +257,34 @@ class _Step:
     def _check_header(self, record: Header, kind: str) -> None:
         terms, state = self.terms, self.state
         if record.negotiation != terms.negotiation:
-            raise self._violation(Code.WRONG_NEGOTIATION, "negotiation",
-                                  f"{record.negotiation!r} is not {terms.negotiation!r}")
+            raise self._violation(
+                Code.WRONG_NEGOTIATION,
+                "negotiation",
+                f"{record.negotiation!r} is not {terms.negotiation!r}",
+            )
         if record.sender == CORE or kind in CORE_KINDS:
-            raise self._violation(Code.FORGED_CORE_RECORD, "kind" if kind in CORE_KINDS
-                                  else "sender", f"only the core may produce {kind!r}")
+            raise self._violation(
+                Code.FORGED_CORE_RECORD,
+                "kind" if kind in CORE_KINDS else "sender",
+                f"only the core may produce {kind!r}",
+            )
         if record.sender not in terms.party_ids:
             raise self._violation(Code.UNKNOWN_PARTY, "sender", f"{record.sender!r}")
         if record.seq != state.next_seq:
-            raise self._violation(Code.BAD_SEQUENCE, "seq",
-                                  f"expected {state.next_seq}, got {record.seq}")
+            raise self._violation(
+                Code.BAD_SEQUENCE, "seq", f"expected {state.next_seq}, got {record.seq}"
+            )
         if record.tick < state.tick:
             raise self._violation(Code.TICK_REGRESSED, "tick", f"{record.tick} < {state.tick}")
         version = state.envelopes[record.sender].version
         if record.envelope_version != version:
-            raise self._violation(Code.STALE_ENVELOPE, "envelope_version",
-                                  f"{record.sender!r} is at {version[:12]}")
+            raise self._violation(
+                Code.STALE_ENVELOPE, "envelope_version", f"{record.sender!r} is at {version[:12]}"
+            )
         if isinstance(record, Refuse) and record.silent_party is not None:
-            raise self._violation(Code.FORGED_CORE_RECORD, "silent_party",
-                                  "only the core records a timeout")
+            raise self._violation(
+                Code.FORGED_CORE_RECORD, "silent_party", "only the core records a timeout"
+            )
 
     def _accept_input(self, record: Header) -> None:
         self.state = replace(self.state, tick=record.tick, next_seq=self.state.next_seq + 1)
@@ -279,11 +307,11 @@ class _Step:
         proposal = state.proposal
         assert proposal is not None  # the PROPOSED phase always has one
         if record.sender not in state.pending:
-            raise self._violation(Code.NOT_YOUR_TURN, "sender",
-                                  f"{record.sender!r} is not awaited")
+            raise self._violation(Code.NOT_YOUR_TURN, "sender", f"{record.sender!r} is not awaited")
         if record.reply_to != proposal.seq:
-            raise self._violation(Code.STALE_REPLY, "reply_to",
-                                  f"the proposal on the table is seq {proposal.seq}")
+            raise self._violation(
+                Code.STALE_REPLY, "reply_to", f"the proposal on the table is seq {proposal.seq}"
+            )
         deadline = self._deadline()
         if deadline is not None and record.tick > deadline:
             raise self._violation(Code.TIMED_OUT, "tick", f"deadline was tick {deadline}")
@@ -297,31 +325,35 @@ class _Step:
     def request(self, record: Request) -> None:
         state, terms = self.state, self.terms
         if record.sender != state.next_proposer:
-            raise self._violation(Code.NOT_YOUR_TURN, "sender",
-                                  f"{state.next_proposer!r} is to propose")
+            raise self._violation(
+                Code.NOT_YOUR_TURN, "sender", f"{state.next_proposer!r} is to propose"
+            )
         contested = terms.contested
         if sorted(record.projection) != sorted(contested) or len(set(record.projection)) != len(
-                record.projection):
-            raise self._violation(Code.PROJECTION_MISMATCH, "projection",
-                                  f"the overlap is {sorted(contested)}")
+            record.projection
+        ):
+            raise self._violation(
+                Code.PROJECTION_MISMATCH, "projection", f"the overlap is {sorted(contested)}"
+            )
         self._check_tiers(record)
         if record.duration > terms.policy.grant_duration_cap:
-            raise self._violation(Code.DURATION_EXCEEDS_CAP, "duration",
-                                  f"cap is {terms.policy.grant_duration_cap}")
+            raise self._violation(
+                Code.DURATION_EXCEEDS_CAP, "duration", f"cap is {terms.policy.grant_duration_cap}"
+            )
         self._check_precondition(record.precondition)
         allocation = self._allocation(record.proposal, "proposal")
         self._rationale(record, record.rationale, "rationale")
         if record.reservation is not None:
             self._check_reservation(record)
         self._check_dependencies(record)
-        self._propose(record, allocation, record.duration, record.reservation,
-                      record.precondition)
+        self._propose(record, allocation, record.duration, record.reservation, record.precondition)
 
     def counter(self, record: Counter) -> None:
         proposal = self._reply(record)
         if record.dimension not in self.terms.contested:
-            raise self._violation(Code.PROJECTION_MISMATCH, "dimension",
-                                  f"{record.dimension!r} is not contested")
+            raise self._violation(
+                Code.PROJECTION_MISMATCH, "dimension", f"{record.dimension!r} is not contested"
+            )
         merged = {**proposal.allocation, record.dimension: dict(record.value)}
         allocation = self._allocation(merged, f"value({record.dimension})")
         if allocation == proposal.allocation:
@@ -329,8 +361,9 @@ class _Step:
         self._rationale(record, record.rationale, "rationale")
         self.state = replace(self.state, rounds=self.state.rounds + 1)
         if not self._cap_reached():
-            self._propose(record, allocation, proposal.duration, proposal.reservation,
-                          proposal.precondition)
+            self._propose(
+                record, allocation, proposal.duration, proposal.reservation, proposal.precondition
+            )
 
     def accept(self, record: Accept) -> None:
         proposal = self._reply(record)
@@ -362,12 +395,19 @@ class _Step:
         edges = set(self.state.dependencies) | {(e.waiter, e.waits_on) for e in record.cycle}
         cycle = find_cycle(edges)
         if self.terms.negotiation not in cycle:
-            raise self._violation(Code.NO_CYCLE, "cycle",
-                                  f"no dependency cycle runs through {self.terms.negotiation!r}")
-        self.state = replace(self.state, dependencies=frozenset(edges),
-                             rounds=self.state.rounds + 1)
-        self._settle(settle.by_terminal_rules(self.terms, self.state.first_proposal),
-                     self.state.proposal, extra_clause=self.terms.policy.clauses.dependency_cycle)
+            raise self._violation(
+                Code.NO_CYCLE,
+                "cycle",
+                f"no dependency cycle runs through {self.terms.negotiation!r}",
+            )
+        self.state = replace(
+            self.state, dependencies=frozenset(edges), rounds=self.state.rounds + 1
+        )
+        self._settle(
+            settle.by_terminal_rules(self.terms, self.state.first_proposal),
+            self.state.proposal,
+            extra_clause=self.terms.policy.clauses.dependency_cycle,
+        )
 
     def _refused(self, party: str) -> None:
         state = self.state
@@ -379,21 +419,48 @@ class _Step:
         if self._cap_reached():
             return
         if not self._can_still_agree():
-            self.state = replace(self.state, phase=Phase.OPEN, proposal=None, pending=(),
-                                 accepted=(), refused=(), next_proposer=proposal.proposer)
+            self.state = replace(
+                self.state,
+                phase=Phase.OPEN,
+                proposal=None,
+                pending=(),
+                accepted=(),
+                refused=(),
+                next_proposer=proposal.proposer,
+            )
 
-    def _propose(self, record: Header, allocation: Allocation, duration: int,
-                 reservation: Reservation | None, precondition: Precondition | None) -> None:
+    def _propose(
+        self,
+        record: Header,
+        allocation: Allocation,
+        duration: int,
+        reservation: Reservation | None,
+        precondition: Precondition | None,
+    ) -> None:
         state = self.state
-        proposal = Proposal(seq=record.seq, proposer=record.sender, tick=record.tick,
-                            allocation=allocation, duration=duration, reservation=reservation,
-                            precondition=precondition)
+        proposal = Proposal(
+            seq=record.seq,
+            proposer=record.sender,
+            tick=record.tick,
+            allocation=allocation,
+            duration=duration,
+            reservation=reservation,
+            precondition=precondition,
+        )
         first = dict(state.first_proposal)
         first.setdefault(record.sender, record.tick)
         pending = tuple(p for p in self.terms.claimants if p != record.sender)
         asks = {**state.asks, record.sender: allocation}
-        self.state = replace(state, phase=Phase.PROPOSED, proposal=proposal, pending=pending,
-                             accepted=(), refused=(), first_proposal=first, asks=asks)
+        self.state = replace(
+            state,
+            phase=Phase.PROPOSED,
+            proposal=proposal,
+            pending=pending,
+            accepted=(),
+            refused=(),
+            first_proposal=first,
+            asks=asks,
+        )
 
     def _agreed(self) -> bool:
         state, n = self.state, len(self.terms.claimants)
@@ -416,57 +483,102 @@ class _Step:
 
     # -- settlement -------------------------------------------------------------------------
 
-    def _settle(self, settlement: settle.Settlement, proposal: Proposal | None,
-                extra_clause: str | None = None) -> None:
+    def _settle(
+        self,
+        settlement: settle.Settlement,
+        proposal: Proposal | None,
+        extra_clause: str | None = None,
+    ) -> None:
         terms, clauses = self.terms, self.terms.policy.clauses
         for dim, parts in settlement.tier_breaks:
-            self._emit(TierBreak, dimension=dim, winner=parts.winner,
-                       candidates=parts.candidates,
-                       clauses=tuple(dict.fromkeys((clauses.tier_break, *(
-                           (extra_clause,) if extra_clause else ())))))
+            self._emit(
+                TierBreak,
+                dimension=dim,
+                winner=parts.winner,
+                candidates=parts.candidates,
+                clauses=tuple(
+                    dict.fromkeys((clauses.tier_break, *((extra_clause,) if extra_clause else ())))
+                ),
+            )
         satisfied, sacrificed = settle.trade_offs(terms, settlement.allocation)
-        justification = settle.justification(terms, settlement, self.state.rounds,
-                                             self.state.accepted, extra_clause)
-        outcome = self._emit(Outcome, terminal=settlement.terminal,
-                             allocation=settlement.allocation, satisfied=satisfied,
-                             sacrificed=sacrificed, justification=justification)
+        justification = settle.justification(
+            terms, settlement, self.state.rounds, self.state.accepted, extra_clause
+        )
+        outcome = self._emit(
+            Outcome,
+            terminal=settlement.terminal,
+            allocation=settlement.allocation,
+            satisfied=satisfied,
+            sacrificed=sacrificed,
+            justification=justification,
+        )
         assert isinstance(outcome, Outcome)
         self.state = replace(self.state, phase=Phase.SETTLED, outcome=outcome, pending=())
         agreed = settlement.terminal == "agreement" and proposal is not None
         duration = proposal.duration if agreed and proposal else terms.policy.grant_duration_cap
-        clause = (clauses.agreement if agreed else clauses.tier_break
-                  if settlement.terminal == "tier_break" else clauses.fallback)
+        clause = (
+            clauses.agreement
+            if agreed
+            else clauses.tier_break
+            if settlement.terminal == "tier_break"
+            else clauses.fallback
+        )
         if not agreed:
             self._deny(settlement)
         for dim, share in settlement.allocation.items():
             for party, units in share.items():
                 if units > 0:
-                    self._grant(dim, party, units, duration, (clause,),
-                                proposal if agreed else None)
+                    self._grant(
+                        dim, party, units, duration, (clause,), proposal if agreed else None
+                    )
 
     def _deny(self, settlement: settle.Settlement) -> None:
         """Tell each requester, by dimension, what it asked for and did not get, and why."""
         clauses = self.terms.policy.clauses
-        rule_clause = {d.dimension: clauses.tier_break if d.rule == "tier_break"
-                       else clauses.fallback for d in settlement.decisions}
+        rule_clause = {
+            d.dimension: clauses.tier_break if d.rule == "tier_break" else clauses.fallback
+            for d in settlement.decisions
+        }
         for party in self.terms.claimants:
             ask = self.state.asks.get(party, {})
             for dim, share in ask.items():
                 granted = settlement.allocation[dim].get(party, 0)
                 if share.get(party, 0) > granted:
-                    self._emit(Denial, party=party, dimension=dim, requested=share[party],
-                               granted=granted, clauses=(rule_clause[dim],))
+                    self._emit(
+                        Denial,
+                        party=party,
+                        dimension=dim,
+                        requested=share[party],
+                        granted=granted,
+                        clauses=(rule_clause[dim],),
+                    )
 
-    def _grant(self, dim: str, grantee: str, units: int, duration: int,
-               clauses: tuple[str, ...], proposal: Proposal | None) -> Grant:
+    def _grant(
+        self,
+        dim: str,
+        grantee: str,
+        units: int,
+        duration: int,
+        clauses: tuple[str, ...],
+        proposal: Proposal | None,
+    ) -> Grant:
         terms, tick = self.terms, self.state.tick
         grantors = tuple(sorted(p for p in terms.contested[dim] if p != grantee))
         versions = {p: self.state.envelopes[p].version for p in (grantee, *grantors)}
-        grant = self._emit(Grant, grant_id=f"grant:{self.state.next_seq}", grantee=grantee,
-                           grantors=grantors, dimension=dim, units=units, starts=tick,
-                           expires=tick + duration, versions=versions, clauses=clauses,
-                           precondition=proposal.precondition if proposal else None,
-                           reservation=proposal.reservation if proposal else None)
+        grant = self._emit(
+            Grant,
+            grant_id=f"grant:{self.state.next_seq}",
+            grantee=grantee,
+            grantors=grantors,
+            dimension=dim,
+            units=units,
+            starts=tick,
+            expires=tick + duration,
+            versions=versions,
+            clauses=clauses,
+            precondition=proposal.precondition if proposal else None,
+            reservation=proposal.reservation if proposal else None,
+        )
         assert isinstance(grant, Grant)
         grants = {**self.state.grants, grant.grant_id: GrantState(grant)}
         self.state = replace(self.state, grants=grants)
@@ -483,28 +595,41 @@ class _Step:
     def commit(self, record: Commit) -> None:
         grant_state = self._grant_state(record.grant_id)
         grant = grant_state.grant
-        if record.sender != grant.grantee and record.sender not in self.terms.party(
-                grant.grantee).represents:
-            raise self._violation(Code.NOT_GRANT_HOLDER, "sender",
-                                  f"{grant.grant_id!r} is held by {grant.grantee!r}")
+        if (
+            record.sender != grant.grantee
+            and record.sender not in self.terms.party(grant.grantee).represents
+        ):
+            raise self._violation(
+                Code.NOT_GRANT_HOLDER, "sender", f"{grant.grant_id!r} is held by {grant.grantee!r}"
+            )
         if not self.state.envelopes[record.sender].projection(record.dimension):
             # A subordinate re-checks admissibility: its own envelope must cover the scope.
-            raise self._violation(Code.OUTSIDE_ENVELOPE, "dimension",
-                                  f"{record.dimension!r} is outside {record.sender!r}'s envelope")
+            raise self._violation(
+                Code.OUTSIDE_ENVELOPE,
+                "dimension",
+                f"{record.dimension!r} is outside {record.sender!r}'s envelope",
+            )
         if not grant_state.current(record.tick) or not self._precondition_holds(grant):
-            raise self._violation(Code.DEAD_GRANT, "grant_id",
-                                  f"{grant.grant_id!r} is not current at tick {record.tick}")
+            raise self._violation(
+                Code.DEAD_GRANT,
+                "grant_id",
+                f"{grant.grant_id!r} is not current at tick {record.tick}",
+            )
         if record.dimension != grant.dimension or record.units > grant.units:
-            raise self._violation(Code.NO_GRANT, "units", f"{grant.grant_id!r} covers "
-                                  f"{grant.units} of {grant.dimension!r}")
+            raise self._violation(
+                Code.NO_GRANT,
+                "units",
+                f"{grant.grant_id!r} covers {grant.units} of {grant.dimension!r}",
+            )
 
     def ack(self, record: Ack) -> None:
         grant_state = self._grant_state(record.grant_id)
         if record.sender != grant_state.grant.grantee:
             raise self._violation(Code.NOT_GRANT_HOLDER, "sender", "only the holder acks")
         if grant_state.ended_by is None or grant_state.acked:
-            raise self._violation(Code.NOTHING_TO_ACK, "grant_id",
-                                  f"{record.grant_id!r} has not ended or is acked")
+            raise self._violation(
+                Code.NOTHING_TO_ACK, "grant_id", f"{record.grant_id!r} has not ended or is acked"
+            )
         grants = {**self.state.grants, record.grant_id: replace(grant_state, acked=True)}
         self.state = replace(self.state, grants=grants)
 
@@ -515,52 +640,67 @@ class _Step:
         if not grant_state.current(record.tick):
             raise self._violation(Code.DEAD_GRANT, "grant_id", f"{record.grant_id!r} ended")
         if record.clause not in self.terms.policy.clauses.revocation:
-            raise self._violation(Code.WRONG_ID_KIND, "clause",
-                                  f"{record.clause!r} is not a revocation clause")
+            raise self._violation(
+                Code.WRONG_ID_KIND, "clause", f"{record.clause!r} is not a revocation clause"
+            )
         self._end_grant(record.grant_id, "revocation")
 
     def preemption(self, record: Preemption) -> None:
         grant_state = self._grant_state(record.grant_id)
         grant, policy = grant_state.grant, self.terms.policy
         if record.sender not in grant.grantors:
-            raise self._violation(Code.NOT_PREEMPTIBLE, "sender",
-                                  f"{record.sender!r} does not claim {grant.dimension!r}")
+            raise self._violation(
+                Code.NOT_PREEMPTIBLE,
+                "sender",
+                f"{record.sender!r} does not claim {grant.dimension!r}",
+            )
         if not grant_state.current(record.tick):
             raise self._violation(Code.DEAD_GRANT, "grant_id", f"{record.grant_id!r} ended")
         holder_tier = policy.tier_of(grant.grantee, grant.dimension)
         if not policy.preemptible_at(grant.dimension, holder_tier) or policy.tier_rank(
-                record.sender, grant.dimension) <= policy.tier_rank(grant.grantee,
-                                                                    grant.dimension):
-            raise self._violation(Code.NOT_PREEMPTIBLE, "grant_id",
-                                  f"{grant.dimension!r} at {holder_tier!r} is not pre-emptible "
-                                  f"by {record.sender!r}")
+            record.sender, grant.dimension
+        ) <= policy.tier_rank(grant.grantee, grant.dimension):
+            raise self._violation(
+                Code.NOT_PREEMPTIBLE,
+                "grant_id",
+                f"{grant.dimension!r} at {holder_tier!r} is not pre-emptible by {record.sender!r}",
+            )
         self._rationale(record, record.rationale, "rationale")
         self._end_grant(record.grant_id, "preemption")
-        self._grant(grant.dimension, record.sender, grant.units, grant.expires - record.tick,
-                    (policy.clauses.preemption,), None)
+        self._grant(
+            grant.dimension,
+            record.sender,
+            grant.units,
+            grant.expires - record.tick,
+            (policy.clauses.preemption,),
+            None,
+        )
 
     def envelope(self, record: EnvelopeUpdate) -> None:
         self._rationale(record, record.rationale, "rationale")
         unknown = [d for d in record.scope if d not in self.terms.dimension_ids]
         if unknown:
-            raise self._violation(Code.UNKNOWN_ID, f"scope.{unknown[0]}",
-                                  f"{unknown[0]!r} is not a dimension")
+            raise self._violation(
+                Code.UNKNOWN_ID, f"scope.{unknown[0]}", f"{unknown[0]!r} is not a dimension"
+            )
         envelope = Envelope(scope=record.scope)
         if envelope.version == self.state.envelopes[record.sender].version:
             raise self._violation(Code.ILLEGAL_TRANSITION, "scope", "the envelope is unchanged")
-        self.state = replace(self.state, envelopes={**self.state.envelopes,
-                                                    record.sender: envelope})
+        self.state = replace(
+            self.state, envelopes={**self.state.envelopes, record.sender: envelope}
+        )
         for grant_state in list(self.state.grants.values()):
             grant = grant_state.grant
-            if grant_state.ended_by is None and record.sender in (grant.grantee,
-                                                                  *grant.grantors):
-                self._emit(Revocation, grant_id=grant.grant_id,
-                           clause=self.terms.policy.clauses.envelope_change)
+            if grant_state.ended_by is None and record.sender in (grant.grantee, *grant.grantors):
+                self._emit(
+                    Revocation,
+                    grant_id=grant.grant_id,
+                    clause=self.terms.policy.clauses.envelope_change,
+                )
                 self._end_grant(grant.grant_id, "envelope_change")
 
     def _end_grant(self, grant_id: str, how: str) -> None:
-        grants = {**self.state.grants, grant_id: replace(self.state.grants[grant_id],
-                                                         ended_by=how)}
+        grants = {**self.state.grants, grant_id: replace(self.state.grants[grant_id], ended_by=how)}
         self.state = replace(self.state, grants=grants)
 
     # -- validation helpers -----------------------------------------------------------------
@@ -570,16 +710,21 @@ class _Step:
         for dim, share in proposed.items():
             claimants = terms.contested.get(dim)
             if claimants is None:
-                raise self._violation(Code.BAD_ALLOCATION, f"{field}.{dim}",
-                                      f"{dim!r} is not contested")
+                raise self._violation(
+                    Code.BAD_ALLOCATION, f"{field}.{dim}", f"{dim!r} is not contested"
+                )
             for party in share:
                 if party not in claimants:
-                    raise self._violation(Code.BAD_ALLOCATION, f"{field}.{dim}.{party}",
-                                          f"{party!r} does not claim {dim!r}")
+                    raise self._violation(
+                        Code.BAD_ALLOCATION,
+                        f"{field}.{dim}.{party}",
+                        f"{party!r} does not claim {dim!r}",
+                    )
             units = terms.dimension(dim).units
             if sum(share.values()) != units:
-                raise self._violation(Code.BAD_ALLOCATION, f"{field}.{dim}",
-                                      f"shares must add up to {units}")
+                raise self._violation(
+                    Code.BAD_ALLOCATION, f"{field}.{dim}", f"shares must add up to {units}"
+                )
         missing = [d for d in terms.contested if d not in proposed]
         if missing:
             raise self._violation(Code.BAD_ALLOCATION, field, f"no share for {missing[0]!r}")
@@ -591,23 +736,29 @@ class _Step:
             claimed = record.tiers.get(dim)
             actual = policy.tier_of(record.sender, dim)
             if claimed != actual:
-                raise self._violation(Code.TIER_MISMATCH, f"tiers.{dim}",
-                                      f"policy gives {record.sender!r} tier {actual!r}")
+                raise self._violation(
+                    Code.TIER_MISMATCH,
+                    f"tiers.{dim}",
+                    f"policy gives {record.sender!r} tier {actual!r}",
+                )
         extra = set(record.tiers) - set(self.terms.contested)
         if extra:
-            raise self._violation(Code.TIER_MISMATCH, f"tiers.{sorted(extra)[0]}",
-                                  "not a contested dimension")
+            raise self._violation(
+                Code.TIER_MISMATCH, f"tiers.{sorted(extra)[0]}", "not a contested dimension"
+            )
 
     def _check_precondition(self, precondition: Precondition | None) -> None:
         if precondition is None:
             return
         terms = self.terms
         if precondition.dimension not in terms.dimension_ids:
-            raise self._violation(Code.UNKNOWN_ID, "precondition.dimension",
-                                  f"{precondition.dimension!r}")
+            raise self._violation(
+                Code.UNKNOWN_ID, "precondition.dimension", f"{precondition.dimension!r}"
+            )
         if precondition.party not in terms.party_ids:
-            raise self._violation(Code.UNKNOWN_PARTY, "precondition.party",
-                                  f"{precondition.party!r}")
+            raise self._violation(
+                Code.UNKNOWN_PARTY, "precondition.party", f"{precondition.party!r}"
+            )
 
     def _precondition_holds(self, grant: Grant) -> bool:
         """A conditional grant is live only once the predicted overlap really exists."""
@@ -621,8 +772,11 @@ class _Step:
         kinds = {entry.kind for i in record.rationale if (entry := vocab.get(i)) is not None}
         for required in self.terms.policy.reservation_requires:
             if required not in kinds:
-                raise self._violation(Code.RESERVATION_RATIONALE, "rationale",
-                                      f"a reservation must cite a {required} id")
+                raise self._violation(
+                    Code.RESERVATION_RATIONALE,
+                    "rationale",
+                    f"a reservation must cite a {required} id",
+                )
 
     def _check_dependencies(self, record: Request) -> None:
         edges = set(self.state.dependencies)
@@ -630,16 +784,20 @@ class _Step:
         edges.update((self.terms.negotiation, d) for d in record.depends_on)
         cycle = find_cycle(edges)
         if cycle:
-            raise self._violation(Code.DEPENDENCY_CYCLE, "depends_on",
-                                  " -> ".join(cycle))
+            raise self._violation(Code.DEPENDENCY_CYCLE, "depends_on", " -> ".join(cycle))
         self.state = replace(self.state, dependencies=frozenset(edges))
 
     # -- output -----------------------------------------------------------------------------
 
     def _emit(self, record_type: type[Header], **fields: Any) -> Header:
         state = self.state
-        record = record_type(negotiation=self.terms.negotiation, sender=CORE,
-                             seq=state.next_seq, tick=state.tick, **fields)
+        record = record_type(
+            negotiation=self.terms.negotiation,
+            sender=CORE,
+            seq=state.next_seq,
+            tick=state.tick,
+            **fields,
+        )
         self.state = replace(state, next_seq=state.next_seq + 1)
         self.out.append(record)
         return record
@@ -671,7 +829,7 @@ def find_cycle(edges: set[tuple[str, str]] | frozenset[tuple[str, str]]) -> list
                 done.add(finished)
                 continue
             if nxt in on_path:
-                return [*path[path.index(nxt):], nxt]
+                return [*path[path.index(nxt) :], nxt]
             if nxt not in done:
                 path.append(nxt)
                 on_path.add(nxt)
