@@ -400,9 +400,9 @@ class _Step:
                 "cycle",
                 f"no dependency cycle runs through {self.terms.negotiation!r}",
             )
-        self.state = replace(
-            self.state, dependencies=frozenset(edges), rounds=self.state.rounds + 1
-        )
+        # The tier-break settles this negotiation, so it waits on nothing any more: the shown
+        # edges are evidence for the break, never accepted as standing dependencies.
+        self.state = replace(self.state, rounds=self.state.rounds + 1)
         self._settle(
             settle.by_terminal_rules(self.terms, self.state.first_proposal),
             self.state.proposal,
