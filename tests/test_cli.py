@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from valuesneg.cli import main
-from valuesneg.core import Commit, verify_lines
+from valuesneg.core import EnvelopeUpdate, verify_lines
 from valuesneg.core.lineage import make_entry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,24 +57,37 @@ def test_verify_names_the_first_bad_line(run_dir: Path, tmp_path: Path,
 
 def test_verify_detects_a_dropped_tail(run_dir: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The last entry is a party's ack: the replay alone cannot miss it, outcome.json can."""
     lines = (run_dir / "lineage.jsonl").read_text().splitlines()
     (tmp_path / "lineage.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    assert main(["verify", str(tmp_path / "lineage.jsonl")]) == 0
+    (tmp_path / "outcome.json").write_text((run_dir / "outcome.json").read_text())
     assert main(["verify", str(tmp_path / "lineage.jsonl")]) == 1
-    assert f"line {len(lines)}: missing entry" in capsys.readouterr().err
+    assert "dropped or appended" in capsys.readouterr().err
+
+
+def test_verify_detects_a_dropped_core_entry(run_dir: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    lines = (run_dir / "lineage.jsonl").read_text().splitlines()
+    last_grant = max(i for i, line in enumerate(lines) if '"kind":"grant"' in line)
+    (tmp_path / "lineage.jsonl").write_text("\n".join(lines[:last_grant]) + "\n")
+    assert main(["verify", str(tmp_path / "lineage.jsonl")]) == 1
+    assert f"line {last_grant + 1}: missing entry" in capsys.readouterr().err
 
 
 def test_verify_detects_entries_appended_after_outcome_json(
         run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A legal, well-chained commit appended later still disagrees with outcome.json's head."""
+    """A legal, well-chained record appended later still disagrees with outcome.json's head."""
     lines = (run_dir / "lineage.jsonl").read_text().splitlines()
     verified = verify_lines(lines)
-    grant = next(g.grant for g in verified.negotiation.state.grants.values())
-    commit = Commit(negotiation=grant.negotiation, sender=grant.grantee, seq=len(lines),
-                    tick=grant.starts + 1, grant_id=grant.grant_id, dimension=grant.dimension,
-                    units=grant.units,
-                    envelope_version=verified.terms.party(grant.grantee).envelope.version)
-    verified.negotiation.apply(commit)  # legal: the grant is current
-    entry = make_entry(len(lines), verified.head, {"record": commit.model_dump(mode="json")})
+    terms = verified.terms
+    update = EnvelopeUpdate(negotiation=terms.negotiation, sender="ben", seq=len(lines),
+                            tick=verified.negotiation.state.tick + 1,
+                            envelope_version=verified.negotiation.state.envelopes["ben"].version,
+                            scope={"dim:food": ("pool:spare",)},
+                            rationale=("card:lasting-goodwill",))
+    verified.negotiation.apply(update)  # legal: a party may change its envelope
+    entry = make_entry(len(lines), verified.head, {"record": update.model_dump(mode="json")})
     (tmp_path / "lineage.jsonl").write_text("\n".join([*lines, entry.line()]) + "\n")
     assert main(["verify", str(tmp_path / "lineage.jsonl")]) == 0  # alone, it is a fine log
     (tmp_path / "outcome.json").write_text((run_dir / "outcome.json").read_text())

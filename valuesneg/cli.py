@@ -17,6 +17,7 @@ from valuesneg.core import (
     parse_record,
     verify_lines,
 )
+from valuesneg.io.attest import forged_attestations
 from valuesneg.io.files import UserError, read_lines, write_atomic
 from valuesneg.transcript import transcript
 
@@ -54,6 +55,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.lineage)
     try:
         verified = _verified(path, require_outcome=not args.partial)
+        _check_attestations(verified)
         _check_outcome_file(path, verified)
     except LineageError as error:
         print(f"{path}: line {error.line}: {error.reason}", file=sys.stderr)
@@ -62,6 +64,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     state = f"outcome {outcome.terminal}" if outcome else "no outcome yet"
     print(f"{path}: OK, {len(verified.records) + 1} entries, {state}, head {verified.head}")
     return 0
+
+
+def _check_attestations(verified: Verified) -> None:
+    forged = forged_attestations(verified.terms)
+    if forged:
+        raise LineageError(1, f"the attestation of {forged[0]!r}'s redacted envelope does not "
+                           "verify under its authority's key", "attestation")
 
 
 def _check_outcome_file(lineage: Path, verified: Verified) -> None:

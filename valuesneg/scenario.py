@@ -27,6 +27,8 @@ from valuesneg.core import (
     Vocabulary,
     VocabularyEntry,
 )
+from valuesneg.core.confidentiality import Attestation
+from valuesneg.io.attest import forged_attestations
 from valuesneg.io.files import UserError
 from valuesneg.values import DataError, MoralGraph, load_graph
 
@@ -43,6 +45,14 @@ class AgentSpec(_Strict):
     strategy: str = "linear"  # scripted strategy, or the fallback when no model is used
 
 
+class AttestationSpec(_Strict):
+    """An authority's signature over the redacted and sealed envelope versions."""
+
+    authority: Id
+    covers: tuple[Id, ...]
+    signature: str
+
+
 class PartySpec(_Strict):
     id: Id
     cards: tuple[Id, ...] = ()
@@ -54,6 +64,9 @@ class PartySpec(_Strict):
     reservation: float = 0.0
     tiers: dict[Id, Id]
     agent: AgentSpec = AgentSpec()
+    represents: tuple[Id, ...] = ()
+    sealed_envelope: dict[Id, tuple[Id, ...]] | None = None  # un-redacted, for reviewers
+    attestation: AttestationSpec | None = None
 
 
 class PolicySpec(_Strict):
@@ -82,6 +95,7 @@ class ScenarioFile(_Strict):
     dimensions: Annotated[tuple[Dimension, ...], Field(min_length=1)]
     parties: Annotated[tuple[PartySpec, ...], Field(min_length=2)]
     policy: PolicySpec
+    authorities: dict[Id, str] = {}  # attestation authority -> Ed25519 public key (hex)
 
 
 class Scenario(BaseModel):
@@ -116,16 +130,34 @@ def load_scenario(path: str | Path) -> Scenario:
             policy=_policy(spec.policy, spec.parties),
             vocabulary=_vocabulary(spec, graph),
             moral_graph=graph.content_hash,
+            authorities=spec.authorities,
         )
     except ValidationError as error:
         raise UserError(_describe(path, root, error, terms=True)) from None
+    forged = forged_attestations(terms)
+    if forged:
+        raise UserError(f"{path}: parties.{forged[0]}.attestation: the signature does not "
+                        "verify under its authority's key")
     return Scenario(path=path, spec=spec, terms=terms, graph=graph)
 
 
 def _party(spec: PartySpec) -> Party:
-    return Party(id=spec.id, envelope=Envelope(scope=spec.envelope), weights=spec.weights,
-                 needs=spec.needs, contribution=spec.contribution,
-                 reservation=spec.reservation, cards=spec.cards)
+    envelope = Envelope(scope=spec.envelope)
+    sealed = None if spec.sealed_envelope is None else Envelope(scope=spec.sealed_envelope)
+    return Party(id=spec.id, envelope=envelope, weights=spec.weights, needs=spec.needs,
+                 contribution=spec.contribution, reservation=spec.reservation,
+                 cards=spec.cards, represents=spec.represents, sealed=sealed,
+                 attestation=_attestation(spec.attestation, envelope, sealed))
+
+
+def _attestation(spec: AttestationSpec | None, envelope: Envelope,
+                 sealed: Envelope | None) -> Attestation | None:
+    """The versions are computed here, so the signature vouches for these exact envelopes."""
+    if spec is None:
+        return None
+    return Attestation(authority=spec.authority, covers=spec.covers, signature=spec.signature,
+                       redacted=envelope.version,
+                       sealed=(sealed or envelope).version)
 
 
 def _policy(spec: PolicySpec, parties: tuple[PartySpec, ...]) -> Policy:

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .canonical import content_hash
+from .confidentiality import Attestation, PublicKey, hidden_contested_scope
 from .ids import CORE, Hash, Id
 from .policy import FALLBACK_RULES, Policy
 from .vocabulary import Vocabulary
@@ -59,6 +60,9 @@ class Party(BaseModel):
     # A team party negotiates for these subordinates, who may commit under its grants but
     # only within their own envelopes; subordinates are not claimants themselves.
     represents: tuple[Id, ...] = ()
+    # Confidential negotiation: ``envelope`` is then a redacted projection of ``sealed``.
+    sealed: Envelope | None = None
+    attestation: Attestation | None = None
 
 
 class Terms(BaseModel):
@@ -70,6 +74,7 @@ class Terms(BaseModel):
     policy: Policy
     vocabulary: Vocabulary
     moral_graph: Hash | None = None
+    authorities: dict[Id, PublicKey] = {}  # trusted attestation authorities: Ed25519 keys
 
     @model_validator(mode="after")
     def _consistent(self) -> Terms:
@@ -79,6 +84,7 @@ class Terms(BaseModel):
             raise ValueError(f"parties: {CORE!r} is reserved for the core")
         self._check_dimensions()
         self._check_policy()
+        self._check_redactions()
         if not self.contested:
             raise ValueError("parties: no two envelopes overlap on any dimension")
         return self
@@ -121,6 +127,35 @@ class Terms(BaseModel):
             entry = vocab.get(prop)
             if entry is None or entry.kind != "fairness" or not prop.startswith(FAIRNESS_PREFIX):
                 raise ValueError(f"policy.fairness: {prop!r} is not a fairness property id")
+
+    def _check_redactions(self) -> None:
+        for i, party in enumerate(self.parties):
+            if (party.sealed is None) != (party.attestation is None):
+                raise ValueError(f"parties[{i}]: a sealed envelope needs an attestation and "
+                                 "an attestation needs a sealed envelope")
+            if party.sealed is None or party.attestation is None:
+                continue
+            att = party.attestation
+            if att.authority not in self.authorities:
+                raise ValueError(f"parties[{i}].attestation.authority: {att.authority!r} is "
+                                 "not a declared authority")
+            if att.redacted != party.envelope.version or att.sealed != party.sealed.version:
+                raise ValueError(f"parties[{i}].attestation: versions do not match the "
+                                 "envelopes it attests")
+            hidden = self._hidden(party)
+            if hidden:
+                dim = sorted(hidden)[0]
+                raise ValueError(f"parties[{i}].envelope: the redaction hides contested scope "
+                                 f"{sorted(hidden[dim])} on {dim!r}")
+
+    def _hidden(self, party: Party) -> dict[str, frozenset[str]]:
+        assert party.sealed is not None
+        dims = self.dimension_ids
+        others = {d: frozenset().union(*(p.envelope.projection(d) for p in self.parties
+                                         if p.id != party.id)) for d in dims}
+        return hidden_contested_scope(
+            {d: party.sealed.projection(d) for d in dims},
+            {d: party.envelope.projection(d) for d in dims}, others)
 
     @cached_property
     def party_ids(self) -> tuple[str, ...]:
@@ -173,10 +208,10 @@ class Terms(BaseModel):
 def _overlapping(parties: tuple[Party, ...], dim: str) -> tuple[str, ...]:
     """Parties whose projection on ``dim`` intersects some other party's projection."""
     represented = {s for p in parties for s in p.represents}
-    projections = [(p.id, p.envelope.projection(dim)) for p in parties
-                   if p.id not in represented]
+    projections = [(p.id, p.envelope.projection(dim)) for p in parties if p.id not in represented]
     return tuple(
-        pid for pid, mine in projections
+        pid
+        for pid, mine in projections
         if mine and any(mine & theirs for other, theirs in projections if other != pid)
     )
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from .ids import Id
 from .machine import Negotiation
-from .records import Allocation, Header
-from .terms import Party
+from .records import Allocation, Grant, Header
+from .terms import Party, Terms
 from .vocabulary import EntryKind
 
 
@@ -59,12 +59,14 @@ class PartyView(BaseModel):
     citable: tuple[CitableId, ...]
     revealed_by_peers: tuple[Id, ...]
     transcript: tuple[Header, ...]
-    my_grants: tuple[Id, ...]  # live grants this party holds
+    my_grants: tuple[Grant, ...]  # live grants this party may act under (its own or its team's)
     owed_acks: tuple[Id, ...]  # ended grants this party must acknowledge
+    preemptible: tuple[Grant, ...]  # live grants of others this party may pre-empt
 
 
-def view_for(negotiation: Negotiation, party: str, transcript: tuple[Header, ...] = ()
-             ) -> PartyView:
+def view_for(
+    negotiation: Negotiation, party: str, transcript: tuple[Header, ...] = ()
+) -> PartyView:
     terms, state = negotiation.terms, negotiation.state
     me = terms.party(party)
     vocab = terms.vocabulary
@@ -74,25 +76,58 @@ def view_for(negotiation: Negotiation, party: str, transcript: tuple[Header, ...
         if (entry := vocab.get(i)) is not None
     )
     proposal = state.proposal
-    table = None if proposal is None else Table(
-        seq=proposal.seq, proposer=proposal.proposer, allocation=proposal.allocation,
-        duration=proposal.duration)
-    grants = [g for g in state.grants.values() if g.grant.grantee == party]
+    table = (
+        None
+        if proposal is None
+        else Table(
+            seq=proposal.seq,
+            proposer=proposal.proposer,
+            allocation=proposal.allocation,
+            duration=proposal.duration,
+        )
+    )
+    teams = {p.id for p in terms.parties if party in p.represents}
+    live = [g.grant for g in state.grants.values() if g.current(state.tick)]
+    own = [g for g in state.grants.values() if g.grant.grantee == party]
     return PartyView(
-        negotiation=terms.negotiation, party=party, me=me,
+        negotiation=terms.negotiation,
+        party=party,
+        me=me,
         envelope_version=me.envelope.version,
         units={d: terms.dimension(d).units for d in terms.contested},
         claimants=dict(terms.contested),
-        my_tiers={d: terms.policy.tier_of(party, d) for d in terms.contested
-                  if party in terms.contested[d]},
+        my_tiers={
+            d: terms.policy.tier_of(party, d)
+            for d in terms.contested
+            if party in terms.contested[d]
+        },
         tier_order=terms.policy.tier_order,
-        phase=state.phase.value, legal_kinds=negotiation.legal_kinds(party), table=table,
-        rounds=state.rounds, round_cap=terms.policy.round_cap, next_seq=state.next_seq,
-        tick=state.tick, deadline=negotiation.deadline(),
-        duration_cap=terms.policy.grant_duration_cap, citable=citable,
-        revealed_by_peers=tuple(sorted(
-            i for i in state.revealed if (e := vocab.get(i)) is not None and e.owner != party)),
+        phase=state.phase.value,
+        legal_kinds=negotiation.legal_kinds(party),
+        table=table,
+        rounds=state.rounds,
+        round_cap=terms.policy.round_cap,
+        next_seq=state.next_seq,
+        tick=state.tick,
+        deadline=negotiation.deadline(),
+        duration_cap=terms.policy.grant_duration_cap,
+        citable=citable,
+        revealed_by_peers=tuple(
+            sorted(
+                i for i in state.revealed if (e := vocab.get(i)) is not None and e.owner != party
+            )
+        ),
         transcript=transcript,
-        my_grants=tuple(g.grant.grant_id for g in grants if g.current(state.tick)),
-        owed_acks=tuple(g.grant.grant_id for g in grants if g.ended_by and not g.acked),
+        my_grants=tuple(g for g in live if (g.grantee == party or g.grantee in teams)
+                        and negotiation.state.envelopes[party].projection(g.dimension)),
+        owed_acks=tuple(g.grant.grant_id for g in own if g.ended_by and not g.acked),
+        preemptible=tuple(g for g in live if _may_preempt(terms, party, g)),
     )
+
+
+def _may_preempt(terms: Terms, party: str, grant: Grant) -> bool:
+    policy = terms.policy
+    holder_tier = policy.tier_of(grant.grantee, grant.dimension)
+    return (party in grant.grantors and policy.preemptible_at(grant.dimension, holder_tier)
+            and policy.tier_rank(party, grant.dimension)
+            > policy.tier_rank(grant.grantee, grant.dimension))

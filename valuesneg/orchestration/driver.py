@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from valuesneg.agents.base import Agent
+from valuesneg.agents.housekeeping import next_use
 from valuesneg.agents.llm import NoValidDecision
 from valuesneg.core import Code, Entry, Header, Ledger, ProtocolViolation, Terms
 from valuesneg.core.view import view_for
@@ -37,6 +38,7 @@ class Driver:
     agents: Mapping[str, Agent]
     on_entries: Callable[[tuple[Entry, ...]], None] = lambda entries: None
     on_turn: Callable[[Turn], None] = lambda turn: None
+    wind_down: bool = True  # after the outcome, use and end the grants it produced
     ledger: Ledger = field(init=False)
     turns: list[Turn] = field(default_factory=list)
 
@@ -56,7 +58,31 @@ class Driver:
             if len(self.turns) >= limit:
                 raise RuntimeError(f"no terminal outcome after {limit} turns")
             self.turn()
+        if self.wind_down:
+            self.use_grants()
         return self.ledger
+
+    def use_grants(self) -> None:
+        """Holders use their grants, pre-emptions happen, then time runs out on the rest."""
+        self._housekeeping()
+        negotiation = self.ledger.negotiation
+        live = [g.grant.expires for g in negotiation.state.grants.values()
+                if g.ended_by is None]
+        if live:
+            self.on_entries(self.ledger.advance(max(live)))
+            self._housekeeping()
+
+    def _housekeeping(self) -> None:
+        used: dict[str, set[str]] = {p: set() for p in self.terms.party_ids}
+        progress = True
+        while progress:
+            progress = False
+            for party in self.terms.party_ids:
+                view = view_for(self.ledger.negotiation, party, self.transcript)
+                record = next_use(view, used[party])
+                if record is not None:
+                    self.on_entries(self.ledger.apply(record))
+                    progress = True
 
     def turn(self) -> Turn:
         negotiation = self.ledger.negotiation

@@ -1,0 +1,34 @@
+"""After the outcome: using grants, pre-empting, acknowledging. The same for every agent.
+
+Once the core has settled a negotiation, what is left is mechanical and rule-bound: holders
+use (commit) what they were granted, a higher tier may pre-empt where the policy allows,
+and every ended grant is acknowledged. Any agent, scripted or LLM, does it this way.
+"""
+
+from __future__ import annotations
+
+from valuesneg.core import Ack, Commit, Header, Preemption
+from valuesneg.core.view import PartyView
+
+from .base import header
+
+
+def next_use(view: PartyView, used: set[str]) -> Header | None:
+    """The party's next post-outcome record, or None when it has nothing left to do."""
+    base = {**header(view), "reply_to": None}
+    if view.owed_acks:
+        return Ack(**base, grant_id=view.owed_acks[0])
+    for grant in view.preemptible:
+        return Preemption(**base, grant_id=grant.grant_id, rationale=_why_preempt(view))
+    for grant in view.my_grants:
+        if grant.grant_id not in used:
+            used.add(grant.grant_id)
+            return Commit(**base, grant_id=grant.grant_id, dimension=grant.dimension,
+                          units=grant.units)
+    return None
+
+
+def _why_preempt(view: PartyView) -> tuple[str, ...]:
+    own = [c.id for c in view.citable if c.own and c.kind == "card"][:1]
+    clauses = [c.id for c in view.citable if c.id == "clause:preemption"]
+    return tuple(own + clauses) or tuple(c.id for c in view.citable if c.kind == "clause")[:1]
