@@ -147,6 +147,28 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_attest(args: argparse.Namespace) -> int:
+    """Sign a party's redaction as its authority: prints the signature for the scenario."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from valuesneg.io.attest import public_hex, sign
+    from valuesneg.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, check_signatures=False)
+    party = scenario.terms.party(args.party) if args.party in scenario.terms.party_ids \
+        else None
+    if party is None or party.attestation is None:
+        raise UserError(f"{args.scenario}: party {args.party!r} has no attestation to sign")
+    key = load_pem_private_key(Path(args.key).read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise UserError(f"{args.key}: not an Ed25519 private key")
+    if public_hex(key) != scenario.terms.authorities.get(party.attestation.authority):
+        raise UserError(f"{args.key}: not the key of {party.attestation.authority!r}")
+    print(sign(key, party.attestation, party.id))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="valuesneg", description="Negotiations between AI "
                                      "agents that reveal their values, refereed by a "
@@ -175,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="JSON Schema of every record kind")
     schema.add_argument("--out")
     schema.set_defaults(func=cmd_schema)
+    attest = sub.add_parser("attest", help="sign a party's redacted envelope as its authority")
+    attest.add_argument("scenario")
+    attest.add_argument("--party", required=True)
+    attest.add_argument("--key", required=True, help="the authority's Ed25519 private key (PEM)")
+    attest.set_defaults(func=cmd_attest)
     _add_graph(sub)
     return parser
 
@@ -196,6 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("valuesneg: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `valuesneg replay ... | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # a bug, not bad input: say so plainly, keep the cause
         if os.environ.get("VALUESNEG_DEBUG"):
             raise

@@ -47,7 +47,8 @@ def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
             turns_file.write(json.dumps(turn.__dict__) + "\n")
             turns_file.flush()
 
-        driver = Driver(scenario.terms, agents, on_entries=writer.write, on_turn=log_turn)
+        driver = Driver(scenario.terms, agents, on_entries=writer.write, on_turn=log_turn,
+                        envelope_changes=scenario.envelope_changes())
         ledger = driver.run()
     result = RunResult(out, ledger, tuple(driver.turns))
     write_calls(out / CALLS, agents)

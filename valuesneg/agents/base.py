@@ -13,7 +13,8 @@ from valuesneg.core.view import PartyView
 
 
 class Agent(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def decide(self, view: PartyView, feedback: ProtocolViolation | None = None) -> Header:
         """Return the party's next record. ``feedback`` is the core's last refusal, if any."""

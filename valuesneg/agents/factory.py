@@ -11,6 +11,7 @@ from valuesneg.io.files import UserError
 from valuesneg.scenario import Scenario
 
 from .base import Agent
+from .dependencies import DependencyAware
 from .llm import LLMAgent, card_texts, describe_terminal_rules
 from .local_server import LocalModelServer, local_chat_model
 from .models import ChatModel, ModelError
@@ -22,6 +23,10 @@ PROMPTS = ("negotiator.propose", "negotiator.respond")
 
 
 def scripted_agents(scenario: Scenario) -> dict[str, Agent]:
+    return with_dependencies(scenario, _scripted(scenario))
+
+
+def _scripted(scenario: Scenario) -> dict[str, Agent]:
     agents: dict[str, Agent] = {}
     for party in scenario.terms.party_ids:
         strategy = scenario.agent_spec(party).strategy
@@ -32,9 +37,18 @@ def scripted_agents(scenario: Scenario) -> dict[str, Agent]:
     return agents
 
 
+def with_dependencies(scenario: Scenario, agents: dict[str, Agent]) -> dict[str, Agent]:
+    """Parties that know of waits elsewhere declare and act on them, whatever drives them."""
+    for party, agent in agents.items():
+        spec = scenario.party_spec(party)
+        if spec.depends_on or spec.knows:
+            agents[party] = DependencyAware(agent, spec.depends_on, spec.knows)
+    return agents
+
+
 def llm_agents(scenario: Scenario, model: ChatModel) -> dict[str, Agent]:
     """Parties the scenario marks as LLM-driven speak through ``model``; others stay scripted."""
-    agents = scripted_agents(scenario)
+    agents = _scripted(scenario)
     texts = card_texts(scenario.graph)
     rules = describe_terminal_rules(scenario.terms.policy.terminal)
     for party in scenario.terms.party_ids:
@@ -42,7 +56,7 @@ def llm_agents(scenario: Scenario, model: ChatModel) -> dict[str, Agent]:
             agents[party] = LLMAgent(name=party, model=model, cards=texts,
                                      terminal_rules=rules,
                                      reask_budget=scenario.terms.policy.reask_budget)
-    return agents
+    return with_dependencies(scenario, agents)
 
 
 @contextmanager

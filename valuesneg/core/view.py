@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .ids import Id
 from .machine import Negotiation
-from .records import Allocation, Grant, Header
+from .records import Allocation, DependencyEdge, Grant, Header
 from .terms import Party, Terms
 from .vocabulary import EntryKind
 
@@ -62,13 +62,14 @@ class PartyView(BaseModel):
     my_grants: tuple[Grant, ...]  # live grants this party may act under (its own or its team's)
     owed_acks: tuple[Id, ...]  # ended grants this party must acknowledge
     preemptible: tuple[Grant, ...]  # live grants of others this party may pre-empt
+    dependencies: tuple[DependencyEdge, ...]  # the wait-for edges this negotiation accepted
 
 
 def view_for(
     negotiation: Negotiation, party: str, transcript: tuple[Header, ...] = ()
 ) -> PartyView:
     terms, state = negotiation.terms, negotiation.state
-    me = terms.party(party)
+    me = terms.party(party).model_copy(update={"envelope": state.envelopes[party]})
     vocab = terms.vocabulary
     citable = tuple(
         CitableId(id=i, kind=entry.kind, own=entry.owner == party)
@@ -122,6 +123,8 @@ def view_for(
                         and negotiation.state.envelopes[party].projection(g.dimension)),
         owed_acks=tuple(g.grant.grant_id for g in own if g.ended_by and not g.acked),
         preemptible=tuple(g for g in live if _may_preempt(terms, party, g)),
+        dependencies=tuple(DependencyEdge(waiter=a, waits_on=b)
+                           for a, b in sorted(state.dependencies)),
     )
 
 

@@ -11,10 +11,18 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from valuesneg.agents.base import Agent
+from valuesneg.agents.base import Agent, header
 from valuesneg.agents.housekeeping import next_use
 from valuesneg.agents.llm import NoValidDecision
-from valuesneg.core import Code, Entry, Header, Ledger, ProtocolViolation, Terms
+from valuesneg.core import (
+    Code,
+    Entry,
+    EnvelopeUpdate,
+    Header,
+    Ledger,
+    ProtocolViolation,
+    Terms,
+)
 from valuesneg.core.view import view_for
 
 _NO_DECISION = ProtocolViolation(Code.SCHEMA, "(reply)", "the model gave no usable decision")
@@ -39,6 +47,9 @@ class Driver:
     on_entries: Callable[[tuple[Entry, ...]], None] = lambda entries: None
     on_turn: Callable[[Turn], None] = lambda turn: None
     wind_down: bool = True  # after the outcome, use and end the grants it produced
+    # Envelopes some parties move to once they have used their grants (a re-scoped project,
+    # a robot reassigned): each change ends the grants that party gives or holds.
+    envelope_changes: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     ledger: Ledger = field(init=False)
     turns: list[Turn] = field(default_factory=list)
 
@@ -65,6 +76,12 @@ class Driver:
     def use_grants(self) -> None:
         """Holders use their grants, pre-emptions happen, then time runs out on the rest."""
         self._housekeeping()
+        for party, scope in self.envelope_changes.items():
+            view = view_for(self.ledger.negotiation, party, self.transcript)
+            self.on_entries(self.ledger.apply(EnvelopeUpdate(
+                **{**header(view), "reply_to": None}, scope=dict(scope),
+                rationale=(self.terms.policy.clauses.envelope_change,))))
+            self._housekeeping()
         negotiation = self.ledger.negotiation
         live = [g.grant.expires for g in negotiation.state.grants.values()
                 if g.ended_by is None]

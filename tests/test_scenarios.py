@@ -1,0 +1,106 @@
+"""Every shipped scenario runs scripted to a terminal outcome whose lineage verifies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from valuesneg.agents.factory import scripted_agents
+from valuesneg.agents.llm import LLMAgent
+from valuesneg.cli import main
+from valuesneg.core import KINDS, Terms, canonical_json, verify_lines
+from valuesneg.core.lineage import entry_hash
+from valuesneg.core.view import view_for
+from valuesneg.io.files import UserError
+from valuesneg.orchestration.driver import Driver
+from valuesneg.scenario import load_scenario
+
+SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "moral_graphs" / "scenarios")
+                   .glob("*.yaml"))
+CONFIDENTIAL = next(p for p in SCENARIOS if p.stem == "confidential_tenancy")
+
+
+@pytest.fixture(scope="module")
+def lineages() -> dict[str, list[str]]:
+    out = {}
+    for path in SCENARIOS:
+        scenario = load_scenario(path)
+        ledger = Driver(scenario.terms, scripted_agents(scenario),
+                        envelope_changes=scenario.envelope_changes()).run()
+        out[path.stem] = [e.line() for e in ledger.entries]
+    return out
+
+
+def test_there_are_the_issue_scenarios() -> None:
+    assert {p.stem for p in SCENARIOS} >= {
+        "campsite_supplies", "robot_work_cell", "tool_quota", "supervised_operation",
+        "three_labs_gpus", "dependency_cycle", "confidential_tenancy"}
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario_reaches_an_outcome_that_verifies(path: Path,
+                                                   lineages: dict[str, list[str]]) -> None:
+    verified = verify_lines(lineages[path.stem])
+    assert verified.outcome is not None
+    assert verified.outcome.terminal in ("agreement", "tier_break", "fallback")
+
+
+def test_together_they_produce_every_record_kind(lineages: dict[str, list[str]]) -> None:
+    seen = {json.loads(line)["record"]["kind"] for lines in lineages.values()
+            for line in lines[1:]}
+    assert set(KINDS) - seen == set()
+
+
+def test_the_cycle_scenario_breaks_at_once(lineages: dict[str, list[str]]) -> None:
+    outcome = verify_lines(lineages["dependency_cycle"]).outcome
+    assert outcome is not None and outcome.terminal == "tier_break"
+    assert "clause:dependency-cycle" in outcome.justification.clauses
+    assert outcome.justification.rounds == 1
+
+
+def test_forged_attestation_is_caught_by_verify(lineages: dict[str, list[str]], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    entries = [json.loads(line) for line in lineages["confidential_tenancy"]]
+    party = entries[0]["genesis"]["terms"]["parties"][0]
+    signature = party["attestation"]["signature"]
+    party["attestation"]["signature"] = ("0" if signature[0] != "0" else "1") + signature[1:]
+    # a forger re-binds the genesis hashes and re-chains everything after the edit
+    terms = Terms.model_validate(entries[0]["genesis"]["terms"])
+    entries[0]["genesis"]["bound"] = terms.hashes()
+    prev = "0" * 64
+    for i, entry in enumerate(entries):
+        entry["prev"] = prev
+        body = {k: v for k, v in entry.items() if k in ("genesis", "record")}
+        entry["hash"] = prev = entry_hash(i, prev, body)
+    forged = tmp_path / "lineage.jsonl"
+    forged.write_text("\n".join(canonical_json(e) for e in entries) + "\n")
+    assert main(["verify", str(forged)]) == 1
+    assert "line 1: the attestation of 'fintech'" in capsys.readouterr().err
+
+
+def test_a_redaction_that_hides_contested_scope_is_refused(tmp_path: Path) -> None:
+    text = CONFIDENTIAL.read_text().replace(
+        "envelope: {dim:a100-slots: [pool:shared], dim:egress: [pool:shared]}\n    sealed",
+        "envelope: {dim:a100-slots: [pool:shared]}\n    sealed", 1)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("../compute_and_tools.json",
+                                str(CONFIDENTIAL.parent.parent / "compute_and_tools.json")))
+    with pytest.raises(UserError, match="hides contested scope"):
+        load_scenario(bad, check_signatures=False)
+
+
+def test_peers_never_see_the_sealed_envelope() -> None:
+    scenario = load_scenario(CONFIDENTIAL)
+    driver = Driver(scenario.terms, scripted_agents(scenario), wind_down=False)
+    driver.turn()  # fintech proposes
+    view = view_for(driver.ledger.negotiation, "biotech", driver.transcript)
+    shown = view.model_dump_json()
+    agent = LLMAgent(name="biotech", model=None, cards={},  # type: ignore[arg-type]
+                     terminal_rules="")
+    from valuesneg.agents.prompts import load_prompt
+
+    prompt = agent._render(load_prompt("negotiator.respond"), view, None)
+    for secret in ("queue:fraud-scoring", "queue:kyc-batch", "link:exchange-feed"):
+        assert secret not in shown and secret not in prompt
