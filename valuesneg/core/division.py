@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 MAX_SPACE = 2_000_000
 """Largest number of allocations an exact algorithm agrees to search."""
@@ -38,8 +38,9 @@ class DivisionTooLarge(ValueError):
 
 
 def _frozen(mapping: Mapping[str, V]) -> Mapping[str, V]:
-    # Sorted and read-only so that a caller mutating its dict later cannot change the problem.
-    return MappingProxyType({key: mapping[key] for key in sorted(mapping)})
+    # A private sorted copy, so that a caller mutating its dict later cannot change the
+    # problem. A plain dict, not a MappingProxyType, so that problems pickle and deep-copy.
+    return {key: mapping[key] for key in sorted(mapping)}
 
 
 def _number(name: str, key: str, value: object) -> float:
@@ -212,7 +213,12 @@ def check_space(problem: DivisionProblem) -> None:
         raise DivisionTooLarge(size)
 
 
-def _to_allocation(problem: DivisionProblem, choice: tuple[tuple[int, ...], ...]) -> Allocation:
+Choice = tuple[tuple[int, ...], ...]
+"""Per dimension (sorted), the units of each party (priority order): a compact Allocation."""
+
+
+def allocation_of(problem: DivisionProblem, choice: Choice) -> Allocation:
+    """Expand a compact Choice into an Allocation."""
     return {
         dim: dict(zip(problem.parties, comp, strict=True))
         for dim, comp in zip(problem.dimensions, choice, strict=True)
@@ -225,19 +231,22 @@ def allocations(problem: DivisionProblem) -> Iterator[Allocation]:
     parts = len(problem.parties)
     per_dim = [list(compositions(problem.units[d], parts)) for d in problem.dimensions]
     for choice in itertools.product(*per_dim):
-        yield _to_allocation(problem, choice)
-
-
-@dataclass(frozen=True)
-class ScoredAllocation:
-    """An allocation with its utilities (rounded, in priority order)."""
-
-    allocation: Allocation
-    utilities: tuple[float, ...]
+        yield allocation_of(problem, choice)
 
 
 _Vector = tuple[float, ...]
-_Partial = tuple[_Vector, tuple[tuple[int, ...], ...]]
+_Partial = tuple[_Vector, Choice]
+
+_NINES = itertools.repeat(9)
+_SCAN_LIMIT = 16
+"""How many kept vectors a dominance query inspects when there are three or more parties."""
+
+
+class Candidate(NamedTuple):
+    """An allocation in compact form with its utilities (rounded, priority order)."""
+
+    utilities: tuple[float, ...]
+    choice: Choice
 
 
 def _dominates(a: _Vector, b: _Vector) -> bool:
@@ -245,28 +254,36 @@ def _dominates(a: _Vector, b: _Vector) -> bool:
 
 
 class _Maxima:
-    """Vectors kept so far, by decreasing exact sum. A dominator's sum is at least the
-    dominated vector's (fsum is correctly rounded, hence monotone), so a query scans only
-    the head of the list, best candidates first."""
+    """Vectors kept so far, by decreasing exact sum, plus a set of them for exact repeats.
+    A dominator's sum is at least the dominated vector's (fsum is correctly rounded, hence
+    monotone), so a query needs only the head of the list. The scan is capped at `limit`:
+    missing a dominator only keeps a candidate that could have been dropped, which costs
+    time, never exactness."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: set[_Vector] = set()
         self._keys: list[float] = []
         self._vectors: list[_Vector] = []
 
     def covers(self, vector: _Vector) -> bool:
-        stop = bisect.bisect_right(self._keys, -math.fsum(vector))
+        if vector in self._seen:
+            return True
+        stop = min(self._limit, bisect.bisect_right(self._keys, -math.fsum(vector)))
         return any(_dominates(kept, vector) for kept in itertools.islice(self._vectors, stop))
 
     def add(self, vector: _Vector) -> None:
-        key = -math.fsum(vector)
-        index = bisect.bisect_right(self._keys, key)
-        self._keys.insert(index, key)
-        self._vectors.insert(index, vector)
+        self._seen.add(vector)
+        if self._limit:
+            key = -math.fsum(vector)
+            index = bisect.bisect_right(self._keys, key)
+            self._keys.insert(index, key)
+            self._vectors.insert(index, vector)
 
 
 class _Staircase:
-    """_Maxima for two parties in O(log n) per query: x ascending, y strictly descending, so
-    the first point with x >= a has the largest y among all of them."""
+    """Exact _Maxima for two parties, O(log n) per query: x ascending and y strictly
+    descending, so the first point with x >= a has the largest y among all of them."""
 
     def __init__(self) -> None:
         self._xs: list[float] = []
@@ -284,10 +301,11 @@ class _Staircase:
         self._neg_ys[start:end] = [-vector[1]]
 
 
-def _undominated(candidates: Iterable[_Partial], parties: int) -> list[_Partial]:
-    # Keep a candidate only if nothing earlier is at least as good for everyone. Pruning by a
-    # later candidate would be unsafe: after rounding the two may tie, and ties go to the earlier.
-    maxima: _Maxima | _Staircase = _Staircase() if parties == 2 else _Maxima()
+def _undominated(candidates: Iterable[_Partial], parties: int, limit: int) -> list[_Partial]:
+    # Drop a candidate only if something earlier is at least as good for everyone. Dropping
+    # it for a later one would be unsafe: after rounding the two may tie, and ties go to the
+    # earlier.
+    maxima: _Maxima | _Staircase = _Staircase() if parties == 2 else _Maxima(limit)
     kept: list[_Partial] = []
     for vector, choice in candidates:
         if not maxima.covers(vector):
@@ -299,34 +317,95 @@ def _undominated(candidates: Iterable[_Partial], parties: int) -> list[_Partial]
 def _dimension_options(problem: DivisionProblem, dim: str) -> list[_Partial]:
     weights = [problem.weight(p, dim) for p in problem.parties]
     options = (
-        (tuple(w * u for w, u in zip(weights, comp, strict=True)), (comp,))
+        (tuple(map(operator.mul, weights, comp)), (comp,))
         for comp in compositions(problem.units[dim], len(problem.parties))
     )
-    return _undominated(options, len(problem.parties))
+    # Within one dimension a composition can only be dominated through zero or negative
+    # weights, which repeats catch well enough: with three or more parties a scan would
+    # cost more than it saves.
+    return _undominated(options, len(problem.parties), 0)
 
 
 def _extend(kept: list[_Partial], options: list[_Partial]) -> Iterator[_Partial]:
     for vector, choice in kept:
         for gains, comp in options:
-            yield tuple(v + g for v, g in zip(vector, gains, strict=True)), choice + comp
+            yield tuple(map(operator.add, vector, gains)), choice + comp
 
 
-def frontier(problem: DivisionProblem) -> tuple[ScoredAllocation, ...]:
-    """Allocations not weakly Pareto-dominated by an allocation earlier in enumeration order,
-    in enumeration order.
+Objective = Callable[[tuple[float, ...]], float | None]
+"""Scores a utility vector (priority order); None means infeasible."""
 
-    Why this is enough for exact search: utilities are sums accumulated dimension by dimension,
-    float addition, rounding, subtraction and multiplication of positives are monotone, so any
-    objective monotone in every party's utility has its first (enumeration-order) maximiser in
-    this set, and every allocation is weakly dominated by some member of it.
+
+def _prefixes(problem: DivisionProblem) -> list[_Partial]:
+    # Partial allocations of all dimensions but the last, minus those weakly dominated by an
+    # earlier one. utility() accumulates dimension by dimension from the fixed utility, and
+    # float addition and rounding are monotone, so a dominated prefix never beats (or
+    # out-ranks in a tie) the earlier one it is dominated by, whatever completes it.
+    kept: list[_Partial] = [(tuple(problem.fixed(p) for p in problem.parties), ())]
+    for dim in problem.dimensions[:-1]:
+        options = _dimension_options(problem, dim)
+        kept = _undominated(_extend(kept, options), len(problem.parties), _SCAN_LIMIT)
+    return kept
+
+
+_Group = tuple[_Vector, list[_Partial]]
+_Best = tuple[Candidate, float] | None
+
+
+def _reach(options: list[_Partial]) -> _Vector:
+    return tuple(max(column) for column in zip(*(gains for gains, _ in options), strict=True))
+
+
+def _last_groups(problem: DivisionProblem) -> list[_Group]:
+    # Options of the last dimension in runs sharing the first party's units: each run keeps
+    # enumeration order and has its own, tighter, reach.
+    if not problem.dimensions:
+        nothing = tuple(0.0 for _ in problem.parties)
+        return [(nothing, [(nothing, ())])]
+    options = _dimension_options(problem, problem.dimensions[-1])
+    runs = itertools.groupby(options, key=lambda option: option[1][0][0])
+    return [(_reach(members), members) for members in (list(run) for _, run in runs)]
+
+
+def _rounded_sum(a: _Vector, b: _Vector) -> tuple[float, ...]:
+    # round(x, 9) via a shared, stateless repeat: faster than a generator expression.
+    return tuple(map(round, map(operator.add, a, b), _NINES))
+
+
+def _cannot_beat(objective: Objective, best: _Best, vector: _Vector, reach: _Vector) -> bool:
+    top = objective(_rounded_sum(vector, reach))
+    return top is None or (best is not None and top <= best[1])
+
+
+def _scan(objective: Objective, best: _Best, prefix: _Partial, groups: list[_Group]) -> _Best:
+    vector, choice = prefix
+    for reach, members in groups:
+        if _cannot_beat(objective, best, vector, reach):
+            continue
+        for gains, comp in members:
+            values = _rounded_sum(vector, gains)
+            value = objective(values)
+            # Strict `>`: ties keep the earlier allocation.
+            if value is not None and (best is None or value > best[1]):
+                best = (Candidate(values, choice + comp), value)
+    return best
+
+
+def maximise(problem: DivisionProblem, objective: Objective) -> tuple[Candidate, float] | None:
+    """The first allocation, in allocations() order, with the largest objective value; None
+    when every allocation is infeasible. Equal to brute force over allocations().
+
+    `objective` must be monotone: if u <= v for every party, objective(u) <= objective(v),
+    None counting as minus infinity. That is what makes the pruning exact: prefixes
+    dominated by earlier ones are dropped, and a run of completions is skipped when the
+    objective of the most each party could reach in it cannot beat the best found so far.
     Raises DivisionTooLarge past MAX_SPACE.
     """
     check_space(problem)
-    start = tuple(problem.fixed(p) for p in problem.parties)
-    kept: list[_Partial] = [(start, ())]
-    for dim in problem.dimensions:
-        kept = _undominated(_extend(kept, _dimension_options(problem, dim)), len(start))
-    return tuple(
-        ScoredAllocation(_to_allocation(problem, choice), tuple(round(v, 9) for v in vector))
-        for vector, choice in kept
-    )
+    groups = _last_groups(problem)
+    reach = _reach([option for _, members in groups for option in members])
+    best: _Best = None
+    for prefix in _prefixes(problem):
+        if not _cannot_beat(objective, best, prefix[0], reach):
+            best = _scan(objective, best, prefix, groups)
+    return best

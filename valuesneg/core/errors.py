@@ -55,5 +55,9 @@ class ProtocolViolation(Exception):
         super().__init__(f"{code.value} at {field}: {detail}")
 
     def as_dict(self) -> dict[str, str | int | None]:
-        return {"code": self.code.value, "field": self.field, "detail": self.detail,
-                "seq": self.seq}
+        return {
+            "code": self.code.value,
+            "field": self.field,
+            "detail": self.detail,
+            "seq": self.seq,
+        }

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from valuesneg.core.division import (
     Allocation,
     DivisionProblem,
-    frontier,
+    maximise,
     utility,
     validate_allocation,
 )
@@ -29,7 +29,7 @@ Property = Callable[[DivisionProblem, Allocation], float]
 
 
 def needs_coverage(problem: DivisionProblem, allocation: Allocation) -> float:
-    """ "needs_coverage": the fraction of total declared need left unmet.
+    """Property needs_coverage: the fraction of total declared need left unmet.
 
     magnitude = sum over parties p and dimensions d of max(0, need[p][d] - units[d][p])
                 / sum of need[p][d]; 0 when no need is declared. In [0, 1].
@@ -50,7 +50,7 @@ def _deviation(held: int, share: Fraction) -> int:
 
 
 def proportionality(problem: DivisionProblem, allocation: Allocation) -> float:
-    """ "proportionality": shares proportional to contribution.
+    """Property proportionality: shares proportional to contribution.
 
     Party p's proportional share of dimension d is units[d] * c_p / sum(c), computed exactly.
     It is satisfied when every party holds floor(share) or ceil(share) units of every
@@ -73,7 +73,7 @@ def proportionality(problem: DivisionProblem, allocation: Allocation) -> float:
 
 
 def equal_split(problem: DivisionProblem, allocation: Allocation) -> float:
-    """ "equal_split": every dimension divided as evenly as integers allow.
+    """Property equal_split: every dimension divided as evenly as integers allow.
 
     magnitude = max over d (units[d] > 0) of max(0, max_p units[d][p] - min_p units[d][p] - 1)
                 / units[d]. 0 iff every dimension's counts differ by at most one. In [0, 1).
@@ -109,26 +109,28 @@ def _utility_vector(problem: DivisionProblem, allocation: Allocation) -> tuple[f
     return tuple(utility(problem, allocation, p) for p in problem.parties)
 
 
-def _dominating_gains(problem: DivisionProblem, allocation: Allocation) -> list[float]:
-    # frontier() weakly dominates every allocation, so the best dominator is among its members.
+def _best_improvement(problem: DivisionProblem, allocation: Allocation) -> float:
+    # The largest total gain over allocations no worse for anyone; 0 when none gains.
     validate_allocation(problem, allocation)
     current = _utility_vector(problem, allocation)
-    gains: list[float] = []
-    for item in frontier(problem):
-        diffs = [new - old for new, old in zip(item.utilities, current, strict=True)]
-        if min(diffs) >= 0 and max(diffs) > 0:
-            gains.append(math.fsum(diffs))
-    return gains
+
+    def gain(values: tuple[float, ...]) -> float | None:
+        diffs = [new - old for new, old in zip(values, current, strict=True)]
+        return math.fsum(diffs) if min(diffs, default=0.0) >= 0 else None
+
+    # The allocation itself is feasible, so there is always a maximum.
+    best = maximise(problem, gain)
+    return best[1] if best is not None else 0.0
 
 
 def is_pareto_optimal(problem: DivisionProblem, allocation: Allocation) -> bool:
     """True when no allocation is at least as good for every party and better for one.
     Raises DivisionTooLarge past MAX_SPACE."""
-    return not _dominating_gains(problem, allocation)
+    return _best_improvement(problem, allocation) <= 0
 
 
 def pareto_efficiency(problem: DivisionProblem, allocation: Allocation) -> float:
-    """ "pareto_efficiency": joint utility left on the table by a Pareto improvement.
+    """Property pareto_efficiency: joint utility left on the table by a Pareto improvement.
 
     magnitude = max, over allocations that give every party at least its utility here and some
     party strictly more, of the sum of utility gains, divided by the best joint utility of the
@@ -136,11 +138,9 @@ def pareto_efficiency(problem: DivisionProblem, allocation: Allocation) -> float
     0 iff Pareto-efficient. In [0, 1] when weights are non-negative. Exact on the discrete
     space; raises DivisionTooLarge past MAX_SPACE.
     """
-    gains = _dominating_gains(problem, allocation)
-    if not gains:
-        return 0.0
+    gain = _best_improvement(problem, allocation)
     pool = _pool_value(problem)
-    return round(max(gains) / (pool if pool > SATISFIED_TOLERANCE else 1.0), 9)
+    return round(gain / (pool if pool > SATISFIED_TOLERANCE else 1.0), 9)
 
 
 def _bundle_value(
@@ -160,7 +160,7 @@ def _scale(problem: DivisionProblem, party: str) -> float:
 
 
 def envy_freeness(problem: DivisionProblem, allocation: Allocation) -> float:
-    """ "envy_freeness": no party prefers another's bundle to its own.
+    """Property envy_freeness: no party prefers another's bundle to its own.
 
     v_i(B) = sum over divisible dimensions of weight[i][d] * B[d] (fixed utility excluded).
     envy(i, j) = v_i(bundle_j) - v_i(bundle_i).

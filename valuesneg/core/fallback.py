@@ -6,15 +6,18 @@ anyone replaying the log: every mechanism here is pure, deterministic and exact.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from valuesneg.core.division import (
     Allocation,
     DivisionProblem,
-    ScoredAllocation,
-    frontier,
+    Objective,
+    allocation_of,
+    maximise,
     utilities,
 )
 
@@ -47,38 +50,19 @@ def _result(
     return FallbackResult(mechanism, allocation, utilities(problem, allocation), detail)
 
 
-def _first_max(
-    scored: Sequence[ScoredAllocation], objective: Callable[[tuple[float, ...]], float | None]
-) -> tuple[ScoredAllocation, float] | None:
-    # Strict `>` keeps the earliest maximiser: ties go to enumeration order.
-    best: tuple[ScoredAllocation, float] | None = None
-    for item in scored:
-        value = objective(item.utilities)
-        if value is not None and (best is None or value > best[1]):
-            best = (item, value)
-    return best
-
-
-def _nash_objective(reservations: tuple[float, ...]) -> Callable[[tuple[float, ...]], float | None]:
-    def objective(us: tuple[float, ...]) -> float | None:
-        if any(u <= d for u, d in zip(us, reservations, strict=True)):
-            return None
-        product = 1.0
-        for u, d in zip(us, reservations, strict=True):
-            product *= u - d
-        return product
+def _nash_objective(reservations: tuple[float, ...]) -> Objective:
+    def objective(values: tuple[float, ...]) -> float | None:
+        gains = list(map(operator.sub, values, reservations))
+        return math.prod(gains) if min(gains) > 0 else None
 
     return objective
 
 
-def _sum_objective(reservations: tuple[float, ...]) -> Callable[[tuple[float, ...]], float | None]:
-    def objective(us: tuple[float, ...]) -> float | None:
-        if any(u < d for u, d in zip(us, reservations, strict=True)):
+def _sum_objective(reservations: tuple[float, ...]) -> Objective:
+    def objective(values: tuple[float, ...]) -> float | None:
+        if any(map(operator.lt, values, reservations)):
             return None
-        total = 0.0
-        for u in us:
-            total += u
-        return total
+        return math.fsum(values)
 
     return objective
 
@@ -95,16 +79,15 @@ def nash_bargaining(problem: DivisionProblem) -> FallbackResult:
     Ties go to the allocation first in `allocations()` order; the result equals brute force over
     that order. Raises DivisionTooLarge past MAX_SPACE.
     """
-    scored = frontier(problem)
     reservations = tuple(problem.reservation(p) for p in problem.parties)
-    nash = _first_max(scored, _nash_objective(reservations))
+    nash = maximise(problem, _nash_objective(reservations))
     if nash is not None:
         detail: Detail = (("branch", BRANCH_NASH), ("nash_product", round(nash[1], 9)))
-        return _result("nash", problem, nash[0].allocation, detail)
-    utilitarian = _first_max(scored, _sum_objective(reservations))
+        return _result("nash", problem, allocation_of(problem, nash[0].choice), detail)
+    utilitarian = maximise(problem, _sum_objective(reservations))
     if utilitarian is not None:
         detail = (("branch", BRANCH_MAX_SUM), ("joint_utility", round(utilitarian[1], 9)))
-        return _result("nash", problem, utilitarian[0].allocation, detail)
+        return _result("nash", problem, allocation_of(problem, utilitarian[0].choice), detail)
     even = equal_split(problem)
     return _result("nash", problem, even.allocation, (("branch", BRANCH_EQUAL_SPLIT),))
 

@@ -46,8 +46,7 @@ class Entry:
     body: dict[str, Any]  # {"genesis": ...} or {"record": ...}
 
     def line(self) -> str:
-        return canonical_json({"seq": self.seq, "prev": self.prev, "hash": self.hash,
-                               **self.body})
+        return canonical_json({"seq": self.seq, "prev": self.prev, "hash": self.hash, **self.body})
 
 
 def entry_hash(seq: int, prev: str, body: dict[str, Any]) -> str:
@@ -59,8 +58,13 @@ def make_entry(seq: int, prev: str, body: dict[str, Any]) -> Entry:
 
 
 def genesis_body(terms: Terms) -> dict[str, Any]:
-    return {"genesis": {"format": FORMAT, "terms": terms.model_dump(mode="json"),
-                        "bound": terms.hashes()}}
+    return {
+        "genesis": {
+            "format": FORMAT,
+            "terms": terms.model_dump(mode="json"),
+            "bound": terms.hashes(),
+        }
+    }
 
 
 class Ledger:
@@ -88,8 +92,7 @@ class Ledger:
     def _chain(self, records: tuple[Header, ...]) -> tuple[Entry, ...]:
         added = []
         for record in records:
-            entry = make_entry(record.seq, self.head,
-                               {"record": record.model_dump(mode="json")})
+            entry = make_entry(record.seq, self.head, {"record": record.model_dump(mode="json")})
             self.entries.append(entry)
             self.records.append(record)
             added.append(entry)
@@ -124,8 +127,9 @@ def verify_lines(lines: Iterable[str], *, require_outcome: bool = True) -> Verif
         records.extend(produced)
         position += len(produced)
     if require_outcome and negotiation.outcome is None:
-        raise LineageError(len(entries) + 1, "lineage ends before any terminal outcome",
-                           "truncated")
+        raise LineageError(
+            len(entries) + 1, "lineage ends before any terminal outcome", "truncated"
+        )
     return Verified(terms, negotiation, tuple(records), entries[-1][1].hash)
 
 
@@ -138,20 +142,26 @@ def _chained_entries(lines: Iterable[str]) -> Iterator[tuple[dict[str, Any], Ent
             raw = json.loads(text)
         except json.JSONDecodeError as error:
             raise LineageError(number, f"not JSON ({error.msg})", "malformed") from None
-        if not isinstance(raw, dict) or set(raw) not in ({"seq", "prev", "hash", "genesis"},
-                                                         {"seq", "prev", "hash", "record"}):
-            raise LineageError(number, "not a lineage entry (keys seq, prev, hash and one "
-                               "of genesis/record)", "malformed")
+        if not isinstance(raw, dict) or set(raw) not in (
+            {"seq", "prev", "hash", "genesis"},
+            {"seq", "prev", "hash", "record"},
+        ):
+            raise LineageError(
+                number,
+                "not a lineage entry (keys seq, prev, hash and one of genesis/record)",
+                "malformed",
+            )
         body = {k: v for k, v in raw.items() if k in ("genesis", "record")}
         if raw["seq"] != number - 1:
-            raise LineageError(number, f"seq {raw['seq']!r} out of order (dropped, "
-                               "inserted or reordered entry)", "order")
+            raise LineageError(
+                number,
+                f"seq {raw['seq']!r} out of order (dropped, inserted or reordered entry)",
+                "order",
+            )
         if raw["prev"] != prev:
-            raise LineageError(number, "prev does not match the hash of the line before",
-                               "chain")
+            raise LineageError(number, "prev does not match the hash of the line before", "chain")
         if raw["hash"] != entry_hash(raw["seq"], raw["prev"], body):
-            raise LineageError(number, "hash does not match the entry's content (edited)",
-                               "hash")
+            raise LineageError(number, "hash does not match the entry's content (edited)", "hash")
         prev = raw["hash"]
         yield raw, Entry(raw["seq"], raw["prev"], raw["hash"], body)
 
@@ -165,8 +175,9 @@ def _genesis_terms(first: tuple[dict[str, Any], Entry]) -> Terms:
         terms = Terms.model_validate(genesis.get("terms"))
     except ValidationError as error:
         where = ".".join(str(p) for p in error.errors()[0]["loc"])
-        raise LineageError(1, f"genesis terms invalid at {where}: {error.errors()[0]['msg']}",
-                           "genesis") from None
+        raise LineageError(
+            1, f"genesis terms invalid at {where}: {error.errors()[0]['msg']}", "genesis"
+        ) from None
     if genesis.get("bound") != terms.hashes():
         raise LineageError(1, "genesis hashes do not bind its terms", "genesis")
     return terms
@@ -180,8 +191,9 @@ def _record_at(entries: list[tuple[dict[str, Any], Entry]], position: int) -> He
     try:
         record = parse_record(raw)
     except ProtocolViolation as violation:
-        raise LineageError(line, f"not a valid record at {violation.field}: "
-                           f"{violation.detail}", "schema") from None
+        raise LineageError(
+            line, f"not a valid record at {violation.field}: {violation.detail}", "schema"
+        ) from None
     if record.model_dump(mode="json") != raw:
         raise LineageError(line, "record is not in canonical form", "schema")
     return record
@@ -197,20 +209,27 @@ def _feed(negotiation: Negotiation, record: Header, position: int) -> tuple[Head
         if isinstance(record, Revocation):
             return negotiation.advance(record.tick)
     except ProtocolViolation as violation:
-        raise LineageError(position + 1, f"the core refuses this record: {violation}",
-                           violation.code.value) from None
-    raise LineageError(position + 1, f"a {record.kind!r} the protocol did not produce here",
-                       "forged")
+        raise LineageError(
+            position + 1, f"the core refuses this record: {violation}", violation.code.value
+        ) from None
+    raise LineageError(
+        position + 1, f"a {record.kind!r} the protocol did not produce here", "forged"
+    )
 
 
-def _match(entries: list[tuple[dict[str, Any], Entry]], position: int,
-           produced: tuple[Header, ...]) -> None:
+def _match(
+    entries: list[tuple[dict[str, Any], Entry]], position: int, produced: tuple[Header, ...]
+) -> None:
     for offset, record in enumerate(produced):
         line = position + offset + 1
         if position + offset >= len(entries):
-            raise LineageError(line, f"missing entry: the core produced a {record.kind!r} "
-                               "here", "truncated")
+            raise LineageError(
+                line, f"missing entry: the core produced a {record.kind!r} here", "truncated"
+            )
         expected = record.model_dump(mode="json")
         if entries[position + offset][0].get("record") != expected:
-            raise LineageError(line, f"entry differs from the {record.kind!r} the core "
-                               "produces at this point", "mismatch")
+            raise LineageError(
+                line,
+                f"entry differs from the {record.kind!r} the core produces at this point",
+                "mismatch",
+            )

@@ -32,8 +32,16 @@ class Clauses(BaseModel):
 
     def ids(self) -> tuple[str, ...]:
         """Every clause id the policy relies on; each must be a clause in the vocabulary."""
-        single = (self.agreement, self.tier_break, self.fallback, self.timeout, self.expiry,
-                  self.preemption, self.envelope_change, self.dependency_cycle)
+        single = (
+            self.agreement,
+            self.tier_break,
+            self.fallback,
+            self.timeout,
+            self.expiry,
+            self.preemption,
+            self.envelope_change,
+            self.dependency_cycle,
+        )
         return tuple(dict.fromkeys((*single, *self.revocation)))
 
 

@@ -202,13 +202,37 @@ class Outcome(Header):
 
 
 Record = Annotated[
-    Request | Accept | Counter | Defer | Refuse | TierBreak | Grant | Revocation | Preemption
-    | Ack | Commit | Outcome | EnvelopeUpdate | Denial,
+    Request
+    | Accept
+    | Counter
+    | Defer
+    | Refuse
+    | TierBreak
+    | Grant
+    | Revocation
+    | Preemption
+    | Ack
+    | Commit
+    | Outcome
+    | EnvelopeUpdate
+    | Denial,
     Field(discriminator="kind"),
 ]
 RECORD_TYPES: tuple[type[Header], ...] = (
-    Request, Accept, Counter, Defer, Refuse, TierBreak, Grant, Revocation, Preemption, Ack,
-    Commit, Outcome, EnvelopeUpdate, Denial,
+    Request,
+    Accept,
+    Counter,
+    Defer,
+    Refuse,
+    TierBreak,
+    Grant,
+    Revocation,
+    Preemption,
+    Ack,
+    Commit,
+    Outcome,
+    EnvelopeUpdate,
+    Denial,
 )
 KINDS: tuple[str, ...] = tuple(t.model_fields["kind"].default for t in RECORD_TYPES)
 # Kinds a party may never send: only the core's own decisions produce them.

@@ -62,17 +62,22 @@ def by_terminal_rules(terms: Terms, first_proposal: Mapping[str, int]) -> Settle
     nash_product = _fall_back(terms, allocation, decisions)
     terminal = "tier_break" if all(d.rule == "tier_break" for d in decisions) else "fallback"
     ordered = tuple(sorted(decisions, key=lambda d: d.dimension))
-    return Settlement(terminal, full_allocation(terms, allocation), ordered, tuple(breaks),
-                      nash_product)
+    return Settlement(
+        terminal, full_allocation(terms, allocation), ordered, tuple(breaks), nash_product
+    )
 
 
-def _fall_back(terms: Terms, allocation: dict[str, dict[str, int]],
-               decisions: list[DimensionDecision]) -> float | None:
+def _fall_back(
+    terms: Terms, allocation: dict[str, dict[str, int]], decisions: list[DimensionDecision]
+) -> float | None:
     """Apply each fallback mechanism to its dimensions, the tier-broken scope held fixed."""
     nash_product: float | None = None
     for mechanism in ("nash", "equal_split", "priority"):
-        dims = [d for d, rule in terms.policy.terminal.items()
-                if rule == mechanism and d in terms.contested]
+        dims = [
+            d
+            for d, rule in terms.policy.terminal.items()
+            if rule == mechanism and d in terms.contested
+        ]
         # Nash trades across dimensions, so it is solved jointly; the others are per dimension.
         groups = [dims] if mechanism == "nash" and dims else [[d] for d in dims]
         for group in groups:
@@ -86,8 +91,9 @@ def _fall_back(terms: Terms, allocation: dict[str, dict[str, int]],
     return nash_product
 
 
-def division_problem(terms: Terms, dims: list[str],
-                     fixed: Mapping[str, Mapping[str, int]]) -> DivisionProblem:
+def division_problem(
+    terms: Terms, dims: list[str], fixed: Mapping[str, Mapping[str, int]]
+) -> DivisionProblem:
     parties = _priority_order(terms, dims)
     return DivisionProblem(
         parties=parties,
@@ -103,8 +109,14 @@ def division_problem(terms: Terms, dims: list[str],
 def _priority_order(terms: Terms, dims: list[str]) -> tuple[str, ...]:
     """Claimants of ``dims``, highest tier first; declaration order breaks ties."""
     parties = [p for p in terms.claimants if any(p in terms.contested[d] for d in dims)]
-    return tuple(sorted(parties, key=lambda p: -max(
-        terms.policy.tier_rank(p, d) for d in dims if p in terms.contested[d])))
+    return tuple(
+        sorted(
+            parties,
+            key=lambda p: (
+                -max(terms.policy.tier_rank(p, d) for d in dims if p in terms.contested[d])
+            ),
+        )
+    )
 
 
 def utility(terms: Terms, allocation: Mapping[str, Mapping[str, int]], party: str) -> float:
@@ -119,27 +131,41 @@ def _nash_product(terms: Terms, utilities: Mapping[str, float]) -> float:
     return round(product, 9)
 
 
-def justification(terms: Terms, settlement: Settlement, rounds: int,
-                  accepted_by: tuple[str, ...], extra_clause: str | None = None
-                  ) -> Justification:
+def justification(
+    terms: Terms,
+    settlement: Settlement,
+    rounds: int,
+    accepted_by: tuple[str, ...],
+    extra_clause: str | None = None,
+) -> Justification:
     clauses = terms.policy.clauses
-    cited = {"agreement": clauses.agreement, "tier_break": clauses.tier_break,
-             "fallback": clauses.fallback}
-    used = sorted({cited[settlement.terminal]} | (
-        {clauses.tier_break} if settlement.tier_breaks else set()) | (
-        {extra_clause} if extra_clause else set()))
+    cited = {
+        "agreement": clauses.agreement,
+        "tier_break": clauses.tier_break,
+        "fallback": clauses.fallback,
+    }
+    used = sorted(
+        {cited[settlement.terminal]}
+        | ({clauses.tier_break} if settlement.tier_breaks else set())
+        | ({extra_clause} if extra_clause else set())
+    )
     utilities = {p: round(utility(terms, settlement.allocation, p), 9) for p in terms.claimants}
     disagreement = {p: float(terms.party(p).reservation) for p in terms.claimants}
     return Justification(
-        decisions=settlement.decisions, rounds=rounds, accepted_by=accepted_by,
-        utilities=utilities, disagreement=disagreement, clauses=tuple(used),
+        decisions=settlement.decisions,
+        rounds=rounds,
+        accepted_by=accepted_by,
+        utilities=utilities,
+        disagreement=disagreement,
+        clauses=tuple(used),
         nash_product=settlement.nash_product,
         all_above_disagreement=all(utilities[p] >= disagreement[p] for p in utilities),
     )
 
 
-def trade_offs(terms: Terms, allocation: Allocation) -> tuple[tuple[str, ...],
-                                                               tuple[Sacrifice, ...]]:
+def trade_offs(
+    terms: Terms, allocation: Allocation
+) -> tuple[tuple[str, ...], tuple[Sacrifice, ...]]:
     """Which declared fairness properties the allocation satisfies, and what it sacrifices.
 
     Dimensions are measured in groups that share the same claimants (a party cannot be owed
@@ -156,8 +182,11 @@ def trade_offs(terms: Terms, allocation: Allocation) -> tuple[tuple[str, ...],
         for m in measure(problem, group, names):
             worst[m.property] = max(worst[m.property], m.magnitude)
     satisfied = tuple(FAIRNESS_PREFIX + n for n in names if worst[n] <= SATISFIED_TOLERANCE)
-    sacrificed = tuple(Sacrifice(property=FAIRNESS_PREFIX + n, magnitude=worst[n])
-                       for n in names if worst[n] > SATISFIED_TOLERANCE)
+    sacrificed = tuple(
+        Sacrifice(property=FAIRNESS_PREFIX + n, magnitude=worst[n])
+        for n in names
+        if worst[n] > SATISFIED_TOLERANCE
+    )
     return satisfied, sacrificed
 
 

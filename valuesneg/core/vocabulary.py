@@ -58,8 +58,9 @@ class Vocabulary(BaseModel):
     def admissible_ids(self, party: str, revealed: frozenset[str] = frozenset()) -> tuple[str, ...]:
         return tuple(e.id for e in self.entries if _admissible(e, party, revealed))
 
-    def check_rationale(self, party: str, ids: Iterable[str], field: str,
-                        revealed: frozenset[str] = frozenset()) -> None:
+    def check_rationale(
+        self, party: str, ids: Iterable[str], field: str, revealed: frozenset[str] = frozenset()
+    ) -> None:
         """Refuse unknown, inadmissible or repeated ids.
 
         A repeated id is refused rather than silently de-duplicated: the record is hashed as
@@ -73,11 +74,13 @@ class Vocabulary(BaseModel):
             seen.add(entry_id)
             entry = self._index.get(entry_id)
             if entry is None:
-                raise ProtocolViolation(Code.UNKNOWN_ID, where,
-                                        f"{entry_id!r} is not in the vocabulary")
+                raise ProtocolViolation(
+                    Code.UNKNOWN_ID, where, f"{entry_id!r} is not in the vocabulary"
+                )
             if not _admissible(entry, party, revealed):
-                raise ProtocolViolation(Code.INADMISSIBLE_ID, where,
-                                        f"{entry_id!r} is private to {entry.owner!r}")
+                raise ProtocolViolation(
+                    Code.INADMISSIBLE_ID, where, f"{entry_id!r} is private to {entry.owner!r}"
+                )
 
 
 def _admissible(entry: VocabularyEntry, party: str, revealed: frozenset[str]) -> bool:
