@@ -12,7 +12,6 @@ from .ids import Id
 from .vocabulary import EntryKind
 
 TerminalRule = Literal["tier_break", "nash", "equal_split", "priority"]
-FALLBACK_RULES: frozenset[str] = frozenset({"nash", "equal_split", "priority"})
 
 
 class Clauses(BaseModel):

@@ -7,6 +7,7 @@ envelope projections on each dimension.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Annotated
 
@@ -14,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .canonical import content_hash
 from .confidentiality import Attestation, PublicKey, hidden_contested_scope
+from .division import MAX_SPACE
 from .ids import CORE, Hash, Id
-from .policy import FALLBACK_RULES, Policy
+from .policy import Policy
 from .vocabulary import Vocabulary
 
 FAIRNESS_PREFIX = "fair:"
@@ -117,8 +119,7 @@ class Terms(BaseModel):
                 tier = policy.tiers.get(party, {}).get(dim)
                 if tier not in policy.tier_order:
                     raise ValueError(f"policy.tiers.{party}.{dim}: missing or unknown tier")
-            if policy.terminal[dim] in FALLBACK_RULES and self.dimension(dim).units < 1:
-                raise ValueError(f"policy.terminal.{dim}: fallback needs units")
+        self._check_exact_spaces()
         for clause in policy.clauses.ids():
             entry = vocab.get(clause)
             if entry is None or entry.kind != "clause":
@@ -127,6 +128,28 @@ class Terms(BaseModel):
             entry = vocab.get(prop)
             if entry is None or entry.kind != "fairness" or not prop.startswith(FAIRNESS_PREFIX):
                 raise ValueError(f"policy.fairness: {prop!r} is not a fairness property id")
+
+    def _check_exact_spaces(self) -> None:
+        """Nash bargaining and the Pareto check search the whole discrete space; refuse terms
+        whose space is past the limit now, rather than fail when the outcome is computed."""
+        nash = [d for d in self.contested if self.policy.terminal[d] == "nash"]
+        groups: list[list[str]] = [nash] if nash else []
+        if "fair:pareto_efficiency" in self.policy.fairness:
+            by_claimants: dict[tuple[str, ...], list[str]] = {}
+            for dim, claimants in self.contested.items():
+                by_claimants.setdefault(claimants, []).append(dim)
+            groups += list(by_claimants.values())
+        for dims in groups:
+            size = self._space_size(dims)
+            if size > MAX_SPACE:
+                raise ValueError(f"policy: dividing {dims} exactly means searching {size} "
+                                 f"allocations (limit {MAX_SPACE}); use equal_split or "
+                                 "priority, fewer units, or drop fair:pareto_efficiency")
+
+    def _space_size(self, dims: list[str]) -> int:
+        parties = {p for d in dims for p in self.contested[d]}
+        n = len(parties)
+        return math.prod(math.comb(self.dimension(d).units + n - 1, n - 1) for d in dims)
 
     def _check_redactions(self) -> None:
         for i, party in enumerate(self.parties):

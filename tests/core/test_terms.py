@@ -1,0 +1,45 @@
+"""Terms are refused up front when the core could not honour them later."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_terms
+from pydantic import ValidationError
+
+from valuesneg.core import Terms
+
+
+def rebuilt(terms: Terms, **changes: object) -> Terms:
+    return Terms.model_validate({**terms.model_dump(), **changes})
+
+
+def test_exact_division_past_the_limit_is_refused_at_genesis() -> None:
+    terms = make_terms(parties=("alice", "bob", "carol"))
+    dims = [d.model_dump() for d in terms.dimensions]
+    for d in dims:
+        d["units"] = 1000 if d["id"] != "dim:spot" else 1
+    with pytest.raises(ValidationError, match="searching .* allocations"):
+        rebuilt(terms, dimensions=dims)
+
+
+def test_the_same_space_is_fine_with_a_per_dimension_rule() -> None:
+    terms = make_terms(parties=("alice", "bob", "carol"),
+                       terminal={"dim:spot": "tier_break", "dim:water": "equal_split",
+                                 "dim:firewood": "priority"})
+    policy = terms.policy.model_copy(update={"fairness": ("fair:equal_split",)})
+    dims = [{**d.model_dump(), "units": 1000 if d.id != "dim:spot" else 1}
+            for d in terms.dimensions]
+    assert rebuilt(terms, dimensions=dims, policy=policy.model_dump()).contested
+
+
+def test_unknown_clause_in_policy_is_refused() -> None:
+    terms = make_terms()
+    policy = terms.policy.model_dump()
+    policy["clauses"]["timeout"] = "clause:no-such-clause"
+    with pytest.raises(ValidationError, match="clause:no-such-clause"):
+        rebuilt(terms, policy=policy)
+
+
+def test_terms_without_any_overlap_open_no_negotiation() -> None:
+    with pytest.raises(ValidationError, match="no two envelopes overlap"):
+        make_terms(scopes={"alice": {"dim:water": ("a:1",)}, "bob": {"dim:water": ("b:1",)}})
