@@ -29,7 +29,7 @@ def party_records(terms: Terms, round_cap: int) -> tuple[Terms, list[Header], li
     long_terms = terms.model_copy(update={"policy": terms.policy.model_copy(
         update={"round_cap": round_cap})})
     agents = {p: ConcessionAgent.named(p, "boulware") for p in long_terms.party_ids}
-    ledger = Driver(long_terms, agents).run()
+    ledger = Driver(long_terms, agents, wind_down=False).run()
     inputs = [r for r in ledger.records if r.sender != CORE]
     return long_terms, inputs, [e.line() for e in ledger.entries]
 

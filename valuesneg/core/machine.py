@@ -216,7 +216,7 @@ class _Step:
             raise self._violation(
                 Code.NOT_TIMED_OUT, "tick", f"deadline {deadline} not passed at tick {tick}"
             )
-        self.state = replace(state, tick=tick)
+        self.state = _evolve(state, tick=tick)
         reply_to = state.proposal.seq if state.proposal else None
         self._emit(
             Refuse,
@@ -233,13 +233,13 @@ class _Step:
         """A silent proposer loses its turn (and a round) to the next claimant."""
         claimants = self.terms.claimants
         after = claimants[(claimants.index(party) + 1) % len(claimants)]
-        self.state = replace(self.state, rounds=self.state.rounds + 1, next_proposer=after)
+        self.state = _evolve(self.state, rounds=self.state.rounds + 1, next_proposer=after)
         self._cap_reached()
 
     def expire(self, tick: int) -> None:
         if tick < self.state.tick:
             raise self._violation(Code.TICK_REGRESSED, "tick", f"{tick} < {self.state.tick}")
-        self.state = replace(self.state, tick=tick)
+        self.state = _evolve(self.state, tick=tick)
         ended = [
             g for g in self.state.grants.values() if g.ended_by is None and g.grant.expires <= tick
         ]
@@ -287,7 +287,7 @@ class _Step:
             )
 
     def _accept_input(self, record: Header) -> None:
-        self.state = replace(self.state, tick=record.tick, next_seq=self.state.next_seq + 1)
+        self.state = _evolve(self.state, tick=record.tick, next_seq=self.state.next_seq + 1)
         self.out.append(record)
 
     def _rationale(self, record: Header, ids: tuple[str, ...], field: str) -> None:
@@ -300,7 +300,7 @@ class _Step:
         # Citing your own private card reveals it: peers may cite it from now on.
         newly = {i for i in ids if (e := vocab.get(i)) is not None and e.private}
         if newly - state.revealed:
-            self.state = replace(state, revealed=state.revealed | newly)
+            self.state = _evolve(state, revealed=state.revealed | newly)
 
     def _reply(self, record: Header) -> Proposal:
         state = self.state
@@ -359,7 +359,7 @@ class _Step:
         if allocation == proposal.allocation:
             raise self._violation(Code.EMPTY_COUNTER, "value", "the counter changes nothing")
         self._rationale(record, record.rationale, "rationale")
-        self.state = replace(self.state, rounds=self.state.rounds + 1)
+        self.state = _evolve(self.state, rounds=self.state.rounds + 1)
         if not self._cap_reached():
             self._propose(
                 record, allocation, proposal.duration, proposal.reservation, proposal.precondition
@@ -371,7 +371,7 @@ class _Step:
         state = self.state
         accepted = (*state.accepted, record.sender)
         pending = tuple(p for p in state.pending if p != record.sender)
-        self.state = replace(state, accepted=accepted, pending=pending)
+        self.state = _evolve(state, accepted=accepted, pending=pending)
         if self._agreed():
             self._settle(settle.agreed(self.terms, proposal.allocation), proposal)
 
@@ -379,7 +379,7 @@ class _Step:
         self._reply(record)
         self._rationale(record, record.rationale, "rationale")
         # A defer costs a round, so deferring forever cannot dodge the round cap.
-        self.state = replace(self.state, rounds=self.state.rounds + 1)
+        self.state = _evolve(self.state, rounds=self.state.rounds + 1)
         self._cap_reached()
 
     def refuse(self, record: Refuse) -> None:
@@ -402,7 +402,7 @@ class _Step:
             )
         # The tier-break settles this negotiation, so it waits on nothing any more: the shown
         # edges are evidence for the break, never accepted as standing dependencies.
-        self.state = replace(self.state, rounds=self.state.rounds + 1)
+        self.state = _evolve(self.state, rounds=self.state.rounds + 1)
         self._settle(
             settle.by_terminal_rules(self.terms, self.state.first_proposal),
             self.state.proposal,
@@ -415,12 +415,11 @@ class _Step:
         assert proposal is not None
         refused = (*state.refused, party)
         pending = tuple(p for p in state.pending if p != party)
-        self.state = replace(state, refused=refused, pending=pending, rounds=state.rounds + 1)
+        self.state = _evolve(state, refused=refused, pending=pending, rounds=state.rounds + 1)
         if self._cap_reached():
             return
         if not self._can_still_agree():
-            self.state = replace(
-                self.state,
+            self.state = _evolve(self.state,
                 phase=Phase.OPEN,
                 proposal=None,
                 pending=(),
@@ -451,8 +450,7 @@ class _Step:
         first.setdefault(record.sender, record.tick)
         pending = tuple(p for p in self.terms.claimants if p != record.sender)
         asks = {**state.asks, record.sender: allocation}
-        self.state = replace(
-            state,
+        self.state = _evolve(state,
             phase=Phase.PROPOSED,
             proposal=proposal,
             pending=pending,
@@ -513,7 +511,7 @@ class _Step:
             justification=justification,
         )
         assert isinstance(outcome, Outcome)
-        self.state = replace(self.state, phase=Phase.SETTLED, outcome=outcome, pending=())
+        self.state = _evolve(self.state, phase=Phase.SETTLED, outcome=outcome, pending=())
         agreed = settlement.terminal == "agreement" and proposal is not None
         duration = proposal.duration if agreed and proposal else terms.policy.grant_duration_cap
         clause = (
@@ -581,7 +579,7 @@ class _Step:
         )
         assert isinstance(grant, Grant)
         grants = {**self.state.grants, grant.grant_id: GrantState(grant)}
-        self.state = replace(self.state, grants=grants)
+        self.state = _evolve(self.state, grants=grants)
         return grant
 
     # -- grants -----------------------------------------------------------------------------
@@ -631,7 +629,7 @@ class _Step:
                 Code.NOTHING_TO_ACK, "grant_id", f"{record.grant_id!r} has not ended or is acked"
             )
         grants = {**self.state.grants, record.grant_id: replace(grant_state, acked=True)}
-        self.state = replace(self.state, grants=grants)
+        self.state = _evolve(self.state, grants=grants)
 
     def revocation(self, record: Revocation) -> None:
         grant_state = self._grant_state(record.grant_id)
@@ -686,8 +684,7 @@ class _Step:
         envelope = Envelope(scope=record.scope)
         if envelope.version == self.state.envelopes[record.sender].version:
             raise self._violation(Code.ILLEGAL_TRANSITION, "scope", "the envelope is unchanged")
-        self.state = replace(
-            self.state, envelopes={**self.state.envelopes, record.sender: envelope}
+        self.state = _evolve(self.state, envelopes={**self.state.envelopes, record.sender: envelope}
         )
         for grant_state in list(self.state.grants.values()):
             grant = grant_state.grant
@@ -701,7 +698,7 @@ class _Step:
 
     def _end_grant(self, grant_id: str, how: str) -> None:
         grants = {**self.state.grants, grant_id: replace(self.state.grants[grant_id], ended_by=how)}
-        self.state = replace(self.state, grants=grants)
+        self.state = _evolve(self.state, grants=grants)
 
     # -- validation helpers -----------------------------------------------------------------
 
@@ -785,7 +782,7 @@ class _Step:
         cycle = find_cycle(edges)
         if cycle:
             raise self._violation(Code.DEPENDENCY_CYCLE, "depends_on", " -> ".join(cycle))
-        self.state = replace(self.state, dependencies=frozenset(edges))
+        self.state = _evolve(self.state, dependencies=frozenset(edges))
 
     # -- output -----------------------------------------------------------------------------
 
@@ -798,7 +795,7 @@ class _Step:
             tick=state.tick,
             **fields,
         )
-        self.state = replace(state, next_seq=state.next_seq + 1)
+        self.state = _evolve(state, next_seq=state.next_seq + 1)
         self.out.append(record)
         return record
 
@@ -835,6 +832,14 @@ def find_cycle(edges: set[tuple[str, str]] | frozenset[tuple[str, str]]) -> list
                 on_path.add(nxt)
                 stack.append(iter(graph.get(nxt, [])))
     return []
+
+
+def _evolve(state: State, **changes: Any) -> State:
+    """``dataclasses.replace`` without re-running ``__init__``: this is the core's hot path,
+    called several times per record, and ``State`` has no derived fields to recompute."""
+    new = object.__new__(State)
+    new.__dict__.update(state.__dict__, **changes)
+    return new
 
 
 def _deadline(terms: Terms, state: State) -> int | None:
