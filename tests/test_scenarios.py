@@ -104,3 +104,11 @@ def test_peers_never_see_the_sealed_envelope() -> None:
     prompt = agent._render(load_prompt("negotiator.respond"), view, None)
     for secret in ("queue:fraud-scoring", "queue:kyc-batch", "link:exchange-feed"):
         assert secret not in shown and secret not in prompt
+
+
+def test_attest_reproduces_the_shipped_signature(capsys: pytest.CaptureFixture[str]) -> None:
+    """Ed25519 signatures are deterministic: re-signing the demo scenario gives its signature."""
+    key = CONFIDENTIAL.parent / "keys" / "demo-tenancy-authority.pem"
+    assert main(["attest", str(CONFIDENTIAL), "--party", "fintech", "--key", str(key)]) == 0
+    signature = capsys.readouterr().out.strip()
+    assert f'signature: "{signature}"' in CONFIDENTIAL.read_text()
