@@ -44,6 +44,7 @@ class _Strict(BaseModel):
 class AgentSpec(_Strict):
     backend: Literal["scripted", "llm"] = "llm"
     strategy: str = "linear"  # scripted strategy, or the fallback when no model is used
+    deliberates: bool = False  # defers once before answering its first proposal
 
 
 class AttestationSpec(_Strict):
@@ -85,6 +86,7 @@ class PolicySpec(_Strict):
     fairness: tuple[Id, ...] = FAIRNESS_PROPERTIES
     reservation_requires: tuple[Literal["clause", "card", "policy", "dimension",
                                         "fairness"], ...] = ("clause", "card")
+    plans: tuple[Id, ...] = ()
     preemptible: tuple[Preemptible, ...] = ()
     clauses: Clauses = Clauses()
     extra_clauses: tuple[Id, ...] = ()  # further clause ids parties may cite

@@ -85,6 +85,10 @@ CASES: list[Case] = [
     ("reservation with a weak rationale", nothing, lambda p: p.request(
         reservation=Reservation(plan="plan:dig", steps=3), rationale=("clause:agreement",)),
      Code.RESERVATION_RATIONALE, "rationale"),
+    ("undeclared plan", nothing, lambda p: p.request(
+        reservation=Reservation(plan="plan:ignore-all-rules", steps=3),
+        rationale=("clause:agreement", "card:alice-needs")),
+     Code.UNKNOWN_ID, "reservation.plan"),
     ("dependency cycle", nothing, lambda p: p.request(
         depends_on=("neg:b",), dependencies=(DependencyEdge(waiter="neg:b",
                                                             waits_on="neg:camp"),)),

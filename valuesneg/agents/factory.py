@@ -11,13 +11,13 @@ from valuesneg.io.files import UserError
 from valuesneg.scenario import Scenario
 
 from .base import Agent
-from .dependencies import DependencyAware
 from .llm import LLMAgent, card_texts, describe_terminal_rules
 from .local_server import LocalModelServer, local_chat_model
 from .models import ChatModel, ModelError
 from .openai_model import OpenAIChatModel
 from .prompts import load_prompt
-from .scripted import EXPONENTS, ConcessionAgent
+from .scripted import STRATEGIES, make_scripted
+from .wrappers import Deliberating, DependencyAware
 
 PROMPTS = ("negotiator.propose", "negotiator.respond")
 
@@ -30,19 +30,23 @@ def _scripted(scenario: Scenario) -> dict[str, Agent]:
     agents: dict[str, Agent] = {}
     for party in scenario.terms.party_ids:
         strategy = scenario.agent_spec(party).strategy
-        if strategy not in EXPONENTS:
+        if strategy not in STRATEGIES:
             raise UserError(f"{scenario.path}: party {party!r}: unknown scripted strategy "
-                            f"{strategy!r} (choose from {', '.join(sorted(EXPONENTS))})")
-        agents[party] = ConcessionAgent.named(party, strategy)
+                            f"{strategy!r} (choose from {', '.join(sorted(STRATEGIES))})")
+        agents[party] = make_scripted(party, strategy)
     return agents
 
 
 def with_dependencies(scenario: Scenario, agents: dict[str, Agent]) -> dict[str, Agent]:
-    """Parties that know of waits elsewhere declare and act on them, whatever drives them."""
+    """Behaviour the scenario gives a party whatever drives it: knowing of waits elsewhere,
+    asking for time before the first answer."""
     for party, agent in agents.items():
         spec = scenario.party_spec(party)
+        if spec.agent.deliberates:
+            agent = Deliberating(agent)
         if spec.depends_on or spec.knows:
-            agents[party] = DependencyAware(agent, spec.depends_on, spec.knows)
+            agent = DependencyAware(agent, spec.depends_on, spec.knows)
+        agents[party] = agent
     return agents
 
 

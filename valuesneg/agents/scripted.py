@@ -1,13 +1,29 @@
 """Scripted negotiators: deterministic strategies driven by the party's own values.
 
-``ConcessionAgent`` is time-dependent concession (Faratin et al.): its aspiration falls from
-its best outcome toward its reservation value as rounds pass, fast (Conceder, e > 1), slow
-(Boulware, e < 1) or linearly (e = 1). What it gives up first is what its values weigh least,
-and every move cites the party's own cards, the dimension at issue and the clause it rests on.
+*What* a scripted party gives up is decided by its values, *when* and *how much* by its
+schedule:
+
+- What. A party's weights (utility per unit of each dimension) are its values made
+  quantitative, so it gives units away in order of how little it weighs them, and the units
+  its declared needs cover only after every other unit is gone: the dimension it weighs most
+  is held longest. A trading party also reads the public record: a dimension the other
+  claimants keep in their own offers is one they want, so it is given away sooner, and its
+  counters take, out of the offer on the table, what costs the others least. That is how
+  two scripted parties trade: each gives up what it values less. A counter may change one
+  dimension (the protocol's rule), so offers move one dimension per record, over time.
+- When. Time-dependent concession (Faratin et al.): the aspiration falls from the party's
+  best outcome to its reservation value as rounds pass, late (Boulware), early (Conceder) or
+  linearly; tit-for-tat instead mirrors, in its own utility, what the others have conceded.
+- Why. A view names cards by id only and nothing in it ties a card to a dimension, so a move
+  cites the party's own cards (the values its weights quantify) in its declared order, then
+  the dimensions the move holds or takes, then ``fair:needs_coverage`` exactly when one of
+  them carries a need the party declared, then the clause or property it rests on.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from valuesneg.core import Accept, Counter, Header, ProtocolViolation, Refuse, Request
@@ -15,76 +31,237 @@ from valuesneg.core.view import PartyView
 
 from .base import header, utility
 
+Allocation = dict[str, dict[str, int]]
+
 EXPONENTS = {"boulware": 0.3, "linear": 1.0, "conceder": 3.0}
+NEEDS = "fair:needs_coverage"
+AGREEMENT = "clause:agreement"
+EFFICIENCY = "fair:pareto_efficiency"
+_EPS = 1e-9
+
+
+# -- reading the view ------------------------------------------------------------------------
+
+def best_utility(view: PartyView) -> float:
+    return float(sum(view.me.weights.get(d, 0.0) * units for d, units in view.units.items()))
+
+
+def floor_utility(view: PartyView) -> float:
+    return min(view.me.reservation, best_utility(view))
+
+
+def offers(view: PartyView) -> list[tuple[str, Allocation]]:
+    """Every allocation put on the table so far, in order, with the party that put it there."""
+    table: Allocation | None = None
+    seen: list[tuple[str, Allocation]] = []
+    for record in view.transcript:
+        if isinstance(record, Request):
+            table = {d: dict(share) for d, share in record.proposal.items()}
+        elif isinstance(record, Counter) and table is not None:
+            table = {**table, record.dimension: dict(record.value)}
+        else:
+            continue
+        seen.append((record.sender, table))
+    return seen
+
+
+def peer_interest(view: PartyView) -> dict[str, float]:
+    """How the other parties' attention splits over the dimensions (sums to 1; even if unknown).
+
+    Each of their choices is one piece of evidence spread over the dimensions: a counter puts
+    all of it on the dimension it fights for; a request spreads it in proportion to the share
+    of each dimension it keeps, so keeping everything says nothing and giving some away says
+    that dimension matters less. The rest of a counter is inherited from the offer it
+    answers, so it says nothing either.
+    """
+    evidence: list[dict[str, float]] = []
+    for record in view.transcript:
+        if record.sender == view.party:
+            continue
+        if isinstance(record, Counter) and record.dimension in view.units:
+            evidence.append({d: float(d == record.dimension) for d in view.units})
+        elif isinstance(record, Request):
+            kept = {d: record.proposal.get(d, {}).get(record.sender, 0) / units
+                    for d, units in view.units.items()}
+            total = sum(kept.values())
+            if total > 0:
+                evidence.append({d: k / total for d, k in kept.items()})
+    if not evidence:
+        return dict.fromkeys(view.units, 1.0 / len(view.units))
+    return {d: sum(e[d] for e in evidence) / len(evidence) for d in view.units}
+
+
+def reasons(view: PartyView, dims: Sequence[str], closing: str) -> tuple[str, ...]:
+    """Own cards, then ``dims``, then needs coverage if a declared need is among them, then
+    ``closing``; only ids this party may cite now, each once."""
+    citable = {c.id: c for c in view.citable}
+    own = [c for c in view.me.cards if c in citable and citable[c].own
+           and citable[c].kind == "card"]
+    needed = [NEEDS] if any(view.me.needs.get(d, 0) > 0 for d in dims) else []
+    ids = [i for i in (*own, *dims, *needed, closing) if i in citable]
+    if not ids:  # a party with no cards citing an unknown closing id: any clause will do
+        ids = [c.id for c in view.citable if c.kind == "clause"][:1]
+    return tuple(dict.fromkeys(ids))[:16]
+
+
+# -- strategies ------------------------------------------------------------------------------
+
+@dataclass
+class ScriptedAgent(ABC):
+    """Values decide what to give up; a subclass's ``aspiration`` decides how much."""
+
+    name: str
+    trade: bool = True  # read the others' offers and give away first what they want most
+
+    @abstractmethod
+    def aspiration(self, view: PartyView) -> float:
+        """The utility, to me, below which I do not accept now."""
+
+    def decide(self, view: PartyView, feedback: ProtocolViolation | None = None) -> Header:
+        goal = self.aspiration(view)
+        if view.table is None:
+            target = self.offer(view, goal)
+            held = [d for d in self._by_weight(view, reverse=True) if target[d][view.party]]
+            return Request(**header(view), projection=tuple(sorted(view.units)),
+                           proposal=target, duration=view.duration_cap,
+                           tiers=dict(view.my_tiers), rationale=reasons(view, held, AGREEMENT))
+        if utility(view, view.table.allocation) >= goal - _EPS:
+            return Accept(**header(view), rationale=reasons(view, (), EFFICIENCY))
+        dim, value = self.counter(view, goal)
+        if self.trade and dim == self.give_order(view)[0] and len(view.units) > 1:
+            # Taking back what I would give away first undoes their trade; refusing makes
+            # them offer a whole package, which can trade across dimensions.
+            return Refuse(**header(view), reasons=reasons(view, (dim,), AGREEMENT))
+        return Counter(**header(view), dimension=dim, value=value,
+                       rationale=reasons(view, (dim,), AGREEMENT))
+
+    def offer(self, view: PartyView, goal: float) -> Allocation:
+        """Everything to me, then give units away, least valued first and needs last, for as
+        long as what I keep is still worth ``goal``."""
+        me, weights, needs = view.party, view.me.weights, view.me.needs
+        allocation = {d: {p: (units if p == me else 0) for p in view.claimants[d]}
+                      for d, units in view.units.items()}
+        order = self.give_order(view)
+        reserved = {d: min(needs.get(d, 0), view.units[d]) for d in order}
+        stages = [(d, view.units[d] - reserved[d]) for d in order] + [
+            (d, reserved[d]) for d in order]
+        for dim, spare in stages:
+            for _ in range(spare):
+                if utility(view, allocation) - weights.get(dim, 0.0) < goal - _EPS:
+                    break
+                _give_unit(allocation[dim], me)
+        return allocation
+
+    def give_order(self, view: PartyView) -> list[str]:
+        """Dimensions in the order I give them up: least of my utility per unit of theirs."""
+        weights, theirs = view.me.weights, self._their_weights(view)
+        return sorted(view.units,
+                      key=lambda d: (weights.get(d, 0.0) / theirs[d], weights.get(d, 0.0), d))
+
+    def counter(self, view: PartyView, goal: float) -> tuple[str, dict[str, int]]:
+        """Units of the one dimension where I gain most per unit the others lose: as few as
+        reach ``goal``, or all of them when that is still short of it."""
+        assert view.table is not None
+        table, me = view.table.allocation, view.party
+        base, weights, theirs = utility(view, table), view.me.weights, self._their_weights(view)
+        # Non-empty: a table that gave me every unit would be worth my best, and accepted.
+        short = [d for d in view.units if table[d].get(me, 0) < view.units[d]]
+        dim = max(short, key=lambda d: (weights.get(d, 0.0) / theirs[d], weights.get(d, 0.0), d))
+        room = view.units[dim] - table[dim].get(me, 0)
+        weight = weights.get(dim, 0.0)
+        units = next((n for n in range(1, room + 1) if base + weight * n >= goal - _EPS), room)
+        return dim, _take_units(table[dim], me, units)
+
+    def _their_weights(self, view: PartyView) -> dict[str, float]:
+        """An estimate, up to scale, of what a unit of each dimension is worth to the others:
+        even until they show otherwise, and even whatever they show if I do not trade."""
+        if not self.trade:
+            return dict.fromkeys(view.units, 1.0)
+        return {d: 1.0 + share for d, share in peer_interest(view).items()}
+
+    def _by_weight(self, view: PartyView, reverse: bool = False) -> list[str]:
+        weights = view.me.weights
+        return sorted(view.units, key=lambda d: (weights.get(d, 0.0), d), reverse=reverse)
 
 
 @dataclass
-class ConcessionAgent:
-    name: str
+class ConcessionAgent(ScriptedAgent):
+    """Time-dependent concession: e < 1 Boulware, e = 1 linear, e > 1 Conceder."""
+
     exponent: float = 1.0
 
     @classmethod
     def named(cls, name: str, strategy: str) -> ConcessionAgent:
         return cls(name=name, exponent=EXPONENTS[strategy])
 
-    def decide(self, view: PartyView, feedback: ProtocolViolation | None = None) -> Header:
-        target = self.offer(view)
-        if view.table is None:
-            return Request(**header(view), projection=tuple(sorted(view.units)),
-                           proposal=target, duration=view.duration_cap,
-                           tiers=dict(view.my_tiers), rationale=self._why(view, None))
-        on_table = view.table.allocation
-        if utility(view, on_table) >= self.aspiration(view) - 1e-9:
-            return Accept(**header(view), rationale=self._why(view, None, accepting=True))
-        dim = self._dimension_to_counter(view, target)
-        if dim is None or target[dim] == on_table[dim]:
-            return Refuse(**header(view), reasons=self._why(view, None))
-        return Counter(**header(view), dimension=dim, value=target[dim],
-                       rationale=self._why(view, dim))
-
     def aspiration(self, view: PartyView) -> float:
-        best = sum(view.me.weights.get(d, 0.0) * units for d, units in view.units.items())
-        floor = min(view.me.reservation, best)
+        best, floor = best_utility(view), floor_utility(view)
         t = min(1.0, view.rounds / max(1, view.round_cap))
         return float(best - (best - floor) * t ** (1.0 / self.exponent))
 
-    def offer(self, view: PartyView) -> dict[str, dict[str, int]]:
-        """Everything to me, then give away units of what I value least until the aspiration."""
-        me, weights = view.party, view.me.weights
-        allocation = {d: {p: (units if p == me else 0) for p in view.claimants[d]}
-                      for d, units in view.units.items()}
-        goal = self.aspiration(view)
-        for dim in sorted(view.units, key=lambda d: (weights.get(d, 0.0), d)):
-            others = [p for p in view.claimants[dim] if p != me]
-            turn = 0
-            while allocation[dim][me] > 0:
-                mine = utility(view, allocation) - weights.get(dim, 0.0)
-                if mine < goal - 1e-9:
-                    break
-                allocation[dim][me] -= 1
-                allocation[dim][others[turn % len(others)]] += 1
-                turn += 1
-        return allocation
 
-    def _dimension_to_counter(self, view: PartyView, target: dict[str, dict[str, int]]
-                              ) -> str | None:
-        """The dimension I value most among those where the table gives me less than I ask."""
-        assert view.table is not None
-        short = [d for d in view.units
-                 if view.table.allocation[d].get(view.party, 0) < target[d][view.party]]
-        weights = view.me.weights
-        return max(short, key=lambda d: (weights.get(d, 0.0), d)) if short else None
+@dataclass
+class TitForTatAgent(ConcessionAgent):
+    """Concedes, in its own utility, what the others have conceded to it so far.
 
-    def _why(self, view: PartyView, dim: str | None, accepting: bool = False) -> tuple[str, ...]:
-        """Own cards first, then the dimension at issue, then the clause or property relied on."""
-        citable = {c.id: c for c in view.citable}
-        own_cards = [c.id for c in view.citable if c.own and c.kind == "card"]
-        ids = own_cards[:2]
-        if dim is not None and dim in citable:
-            ids.append(dim)
-        wanted = "fair:pareto_efficiency" if accepting else "clause:agreement"
-        if wanted in citable:
-            ids.append(wanted)
-        if not ids:
-            ids = [c.id for c in view.citable if c.kind == "clause"][:1]
-        return tuple(dict.fromkeys(ids))
+    Their concession is how much more their latest offer is worth to me than their first;
+    summed move by move this is each of their concessions (or retractions) mirrored in turn.
+    A counter may only change one dimension, so a party that always answers with its biggest
+    grab never shows a concession; pure reciprocity would then sit still until the fallback.
+    So, as Faratin et al. combine tactics, the deadline still bears on it: it never asks for
+    more than a time-dependent agent with its ``exponent`` (Boulware by default) would.
+    """
+
+    exponent: float = EXPONENTS["boulware"]
+
+    def aspiration(self, view: PartyView) -> float:
+        return min(self.reciprocal(view), super().aspiration(view))
+
+    def reciprocal(self, view: PartyView) -> float:
+        best, floor = best_utility(view), floor_utility(view)
+        theirs = [utility(view, a) for sender, a in offers(view) if sender != view.party]
+        conceded = theirs[-1] - theirs[0] if theirs else 0.0
+        return max(floor, min(best, best - conceded))
+
+
+def _time_dependent(strategy: str) -> Callable[[str], ScriptedAgent]:
+    return lambda name: ConcessionAgent.named(name, strategy)
+
+
+STRATEGIES: dict[str, Callable[[str], ScriptedAgent]] = {
+    **{strategy: _time_dependent(strategy) for strategy in EXPONENTS},
+    "tit-for-tat": lambda name: TitForTatAgent(name=name),
+    # Concedes strictly in the order of its own values, whatever the others seem to want.
+    "values": lambda name: ConcessionAgent(name=name, trade=False),
+}
+
+
+def make_scripted(name: str, strategy: str) -> ScriptedAgent:
+    """The scripted agent for a strategy name (a key of ``STRATEGIES``)."""
+    return STRATEGIES[strategy](name)
+
+
+# -- moving units ----------------------------------------------------------------------------
+
+def _give_unit(share: dict[str, int], me: str) -> None:
+    """One unit from me to the other claimant holding least of it (ties by id): even shares."""
+    to = min((p for p in share if p != me), key=lambda p: (share[p], p))
+    share[me] -= 1
+    share[to] += 1
+
+
+def _take_units(share: dict[str, int], me: str, units: int) -> dict[str, int]:
+    """``share`` with ``units`` more for me, taken from whoever holds most (ties by id)."""
+    taken = dict(share)
+    taken.setdefault(me, 0)
+    for _ in range(units):
+        source = max((p for p in taken if p != me and taken[p] > 0),
+                     key=lambda p: (taken[p], p))
+        taken[source] -= 1
+        taken[me] += 1
+    return taken
+
+
+__all__ = ["EXPONENTS", "STRATEGIES", "Allocation", "ConcessionAgent", "ScriptedAgent",
+           "TitForTatAgent", "best_utility", "floor_utility", "make_scripted", "offers",
+           "peer_interest", "reasons"]

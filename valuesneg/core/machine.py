@@ -36,6 +36,7 @@ from .records import (
     Reservation,
     Revocation,
     TierBreak,
+    parse_record,
 )
 from .terms import Envelope, Terms
 
@@ -130,7 +131,7 @@ class Negotiation:
 
     def apply(self, record: Header) -> tuple[Header, ...]:
         step = _Step(self.terms, self._state)
-        step.party_record(record)
+        step.party_record(revalidated(record, self._state.next_seq))
         return self._commit(step)
 
     def timeout(self, party: str, tick: int) -> tuple[Header, ...]:
@@ -391,14 +392,21 @@ class _Step:
             self._refused(record.sender)
 
     def _break_cycle(self, record: Refuse) -> None:
-        """A shown dependency cycle through this negotiation is dissolved by tier-break now."""
-        edges = set(self.state.dependencies) | {(e.waiter, e.waits_on) for e in record.cycle}
-        cycle = find_cycle(edges)
-        if self.terms.negotiation not in cycle:
+        """A shown dependency cycle through this negotiation is dissolved by tier-break now.
+
+        The cycle must leave this negotiation by a wait it really declared (an accepted
+        edge); the rest of the path, through other negotiations, is the refuser's evidence,
+        which only a mediator seeing every negotiation can confirm.
+        """
+        shown = {(e.waiter, e.waits_on) for e in record.cycle}
+        edges = set(self.state.dependencies) | shown
+        here = self.terms.negotiation
+        if not any(waiter == here and _reaches(edges, target, here)
+                   for waiter, target in self.state.dependencies):
             raise self._violation(
                 Code.NO_CYCLE,
                 "cycle",
-                f"no dependency cycle runs through {self.terms.negotiation!r}",
+                f"no cycle runs through a wait {here!r} declared",
             )
         # The tier-break settles this negotiation, so it waits on nothing any more: the shown
         # edges are evidence for the break, never accepted as standing dependencies.
@@ -774,6 +782,11 @@ class _Step:
                     "rationale",
                     f"a reservation must cite a {required} id",
                 )
+        plan = record.reservation.plan if record.reservation else None
+        if plan not in self.terms.policy.plans:
+            # Plan ids are shown to reviewers, so only declared ones may enter the lineage.
+            raise self._violation(Code.UNKNOWN_ID, "reservation.plan",
+                                  f"{plan!r} is not a plan the policy declares")
 
     def _check_dependencies(self, record: Request) -> None:
         edges = set(self.state.dependencies)
@@ -834,6 +847,19 @@ def find_cycle(edges: set[tuple[str, str]] | frozenset[tuple[str, str]]) -> list
     return []
 
 
+def _reaches(edges: set[tuple[str, str]], start: str, goal: str) -> bool:
+    seen, todo = {start}, [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        for waiter, waits_on in edges:
+            if waiter == node and waits_on not in seen:
+                seen.add(waits_on)
+                todo.append(waits_on)
+    return False
+
+
 def _evolve(state: State, **changes: Any) -> State:
     """``dataclasses.replace`` without re-running ``__init__``: this is the core's hot path,
     called several times per record, and ``State`` has no derived fields to recompute."""
@@ -848,6 +874,23 @@ def _deadline(terms: Terms, state: State) -> int | None:
     if state.phase is Phase.OPEN:
         return state.tick + terms.policy.timeout_ticks
     return None
+
+
+def revalidated(record: object, seq: int) -> Header:
+    """The record as the schema sees it. A record built in process may have skipped
+    validation (``model_construct``); the core judges only what would survive the wire."""
+    if not isinstance(record, Header):
+        raise ProtocolViolation(Code.SCHEMA, "(record)", "not a record", seq=seq)
+    try:
+        dumped = record.model_dump(mode="json", warnings=False)
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ProtocolViolation(Code.SCHEMA, "(record)", f"cannot serialise: {error}",
+                                seq=seq) from None
+    try:
+        return parse_record(dumped)
+    except ProtocolViolation as violation:
+        violation.seq = seq
+        raise
 
 
 def _kind(record: Header) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from .errors import Code, ProtocolViolation
 from .lineage import Entry, Ledger
 from .machine import find_cycle
-from .records import Header, Request
+from .records import Header, Refuse, Request
 from .terms import Terms
 
 
@@ -48,7 +48,17 @@ class Mediator:
         ledger = self.ledger(record.negotiation)
         if isinstance(record, Request):
             self._refuse_global_cycle(record)
+        if isinstance(record, Refuse) and record.cycle:
+            self._confirm_cycle(record)
         return ledger.apply(record)
+
+    def _confirm_cycle(self, record: Refuse) -> None:
+        """Peer to peer a shown cycle is the refuser's word; here every edge must be real."""
+        graph = self.graph
+        for i, edge in enumerate(record.cycle):
+            if (edge.waiter, edge.waits_on) not in graph:
+                raise ProtocolViolation(Code.NO_CYCLE, f"cycle[{i}]", f"{edge.waiter!r} does "
+                                        f"not wait on {edge.waits_on!r}", seq=record.seq)
 
     def _refuse_global_cycle(self, record: Request) -> None:
         edges = set(self.graph)

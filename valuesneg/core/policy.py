@@ -67,6 +67,7 @@ class Policy(BaseModel):
     multiparty_rule: Literal["unanimity", "majority"] = "unanimity"
     fairness: tuple[Id, ...] = ()  # fairness-property ids measured on every outcome
     reservation_requires: tuple[EntryKind, ...] = ("clause", "card")
+    plans: tuple[Id, ...] = ()  # multi-step plans a reservation may name
     preemptible: tuple[Preemptible, ...] = ()
     clauses: Clauses = Clauses()
 

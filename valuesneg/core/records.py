@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from pydantic.types import NonNegativeInt, PositiveInt, StrictBool, StrictFloat
+from pydantic.types import NonNegativeInt, StrictBool, StrictFloat
 
 from .errors import Code, ProtocolViolation
 from .ids import Hash, Id, Rationale
@@ -18,6 +18,7 @@ from .ids import Hash, Id, Rationale
 Units = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 Tick = Annotated[int, Field(strict=True, ge=0)]
 Seq = Annotated[int, Field(strict=True, ge=0)]
+Positive = Annotated[int, Field(strict=True, gt=0)]
 Share = dict[Id, Units]  # party -> units of one dimension
 Allocation = dict[Id, Share]  # dimension -> party -> units
 
@@ -59,7 +60,7 @@ class Request(Header):
     kind: Literal["request"] = "request"
     projection: Annotated[tuple[Id, ...], Field(min_length=1, max_length=64)]
     proposal: Allocation
-    duration: PositiveInt
+    duration: Positive
     tiers: dict[Id, Id]  # dimension -> tier the sender claims; must match the policy
     reservation: Reservation | None = None
     precondition: Precondition | None = None
@@ -165,7 +166,7 @@ class Commit(Header):
     kind: Literal["commit"] = "commit"
     grant_id: Id
     dimension: Id
-    units: PositiveInt
+    units: Positive
 
 
 class Sacrifice(Frozen):

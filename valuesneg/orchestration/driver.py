@@ -117,6 +117,10 @@ class Driver:
                 refusals.extend([_NO_DECISION] * (budget + 1 - len(refusals)))
                 break
             try:
+                if record.sender != party:  # an agent may only speak for its own party
+                    raise ProtocolViolation(Code.NOT_YOUR_TURN, "sender",
+                                            f"{party!r} is to act, not {record.sender!r}",
+                                            seq=record.seq)
                 entries = self.ledger.apply(record)
                 break
             except ProtocolViolation as violation:
