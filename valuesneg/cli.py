@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     out = Path(args.out) if args.out else _fresh_dir(Path("runs") / scenario.spec.scenario)
     with build_agents(scenario, args.backend, model=args.model, base_url=args.base_url,
-                      seed=args.seed, out=out) as (agents, meta):
+                      seed=args.seed, out=out, explain=args.explain) as (agents, meta):
         result = run_scenario(scenario, agents, out, meta)
     outcome = result.outcome
     print(f"{outcome.terminal}: {json.dumps(outcome.allocation, sort_keys=True)}")
@@ -181,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--base-url")
     run.add_argument("--out")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--explain", action="store_true",
+                     help="ask LLM agents for free-text reasoning, kept in calls.jsonl only")
     run.set_defaults(func=cmd_run)
     verify = sub.add_parser("verify", help="replay a lineage through the core and check it")
     verify.add_argument("lineage")

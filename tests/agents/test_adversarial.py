@@ -296,8 +296,9 @@ def test_prompt_injector_against_the_local_model(tmp_path: Path) -> None:
     replayed = verify_lines(lines(driver.ledger), require_outcome=False)
     assert replayed.negotiation.state == driver.ledger.negotiation.state
     opening = driver.ledger.records[0].model_dump()
-    assert opening["sender"] == "ana" and opening["reservation"] is not None
-    assert carries_injection(opening["reservation"]["plan"])  # the payload is in the lineage
+    assert opening["sender"] == "ana"
+    carried = [*opening["depends_on"], *(n for e in opening["dependencies"] for n in e.values())]
+    assert any(carries_injection(i) for i in carried)  # the payload is in the lineage
     for line in lines(driver.ledger):
         assert INSTRUCTION not in line and PROSE not in line  # no refused prose got in
     assert model.sent and not any(carries_injection(text) for text in model.sent)

@@ -50,7 +50,8 @@ def with_dependencies(scenario: Scenario, agents: dict[str, Agent]) -> dict[str,
     return agents
 
 
-def llm_agents(scenario: Scenario, model: ChatModel) -> dict[str, Agent]:
+def llm_agents(scenario: Scenario, model: ChatModel, explain: bool = False
+               ) -> dict[str, Agent]:
     """Parties the scenario marks as LLM-driven speak through ``model``; others stay scripted."""
     agents = _scripted(scenario)
     texts = card_texts(scenario.graph)
@@ -59,14 +60,15 @@ def llm_agents(scenario: Scenario, model: ChatModel) -> dict[str, Agent]:
         if scenario.agent_spec(party).backend == "llm":
             agents[party] = LLMAgent(name=party, model=model, cards=texts,
                                      terminal_rules=rules,
-                                     reask_budget=scenario.terms.policy.reask_budget)
+                                     reask_budget=scenario.terms.policy.reask_budget,
+                                     explain=explain)
     return with_dependencies(scenario, agents)
 
 
 @contextmanager
 def build_agents(scenario: Scenario, backend: str, *, model: str | None = None,
-                 base_url: str | None = None, seed: int = 0, out: Path | None = None
-                 ) -> Iterator[tuple[dict[str, Agent], dict[str, Any]]]:
+                 base_url: str | None = None, seed: int = 0, out: Path | None = None,
+                 explain: bool = False) -> Iterator[tuple[dict[str, Agent], dict[str, Any]]]:
     """Yield the agents and a description of how they were made; stop any server on exit."""
     meta: dict[str, Any] = {"backend": backend, "seed": seed,
                             "prompts": [load_prompt(p).tag for p in PROMPTS]}
@@ -78,10 +80,10 @@ def build_agents(scenario: Scenario, backend: str, *, model: str | None = None,
             log_dir = out / "server-logs" if out else None
             with LocalModelServer(log_dir=log_dir) as server:
                 chat = local_chat_model(server, seed=seed)
-                yield llm_agents(scenario, chat), {**meta, "model": server.model}
+                yield llm_agents(scenario, chat, explain), {**meta, "model": server.model}
             return
         chat = OpenAIChatModel(model=model or "gpt-4o-mini", base_url=base_url, seed=seed,
                                structured="auto")
-        yield llm_agents(scenario, chat), {**meta, "model": chat.model}
+        yield llm_agents(scenario, chat, explain), {**meta, "model": chat.model}
     except ModelError as error:
         raise UserError(str(error)) from None

@@ -16,7 +16,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from valuesneg.core import Accept, Counter, Defer, Header, ProtocolViolation, Refuse, Request
+from valuesneg.core import (
+    Accept,
+    Counter,
+    Defer,
+    Header,
+    ProtocolViolation,
+    Refuse,
+    Request,
+    content_hash,
+)
 from valuesneg.core.view import PartyView
 
 from .base import header, utility
@@ -35,6 +44,7 @@ class Decision(BaseModel):
     rationale: list[str]
     my_units: dict[str, int] | int | None = None
     dimension: str | None = None
+    reasoning: str | None = None  # only when asked for; goes to the trace, never the core
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,10 @@ class Call:
     completion_tokens: int | None
     latency_s: float
     reply: str
+    # Links the trace to the lineage: content_hash of the record this reply became, which a
+    # reviewer recomputes from the entry. The core never reads the trace.
+    record_hash: str | None = None
+    reasoning: str | None = None
 
 
 @dataclass
@@ -58,19 +72,22 @@ class LLMAgent:
     cards: Mapping[str, str]  # card or attentional-policy id -> the text the model is shown
     terminal_rules: str
     reask_budget: int = 2
+    explain: bool = False  # ask the model for free-text reasoning, kept in the trace only
     calls: list[Call] = field(default_factory=list)
 
     def decide(self, view: PartyView, feedback: ProtocolViolation | None = None) -> Header:
         prompt = load_prompt("negotiator.propose" if view.table is None
                              else "negotiator.respond")
-        schema = response_schema(view)
+        schema = response_schema(view, explain=self.explain)
         messages = [Message("user", self._render(prompt, view, feedback))]
         for attempt in range(self.reask_budget + 1):
             reply = self.model.complete(messages, schema, schema_name="decision")
-            record, problem = self._parse(view, reply.text)
+            record, reasoning, problem = self._parse(view, reply.text)
             self.calls.append(Call(view.party, prompt.tag, attempt, record is not None,
                                    reply.prompt_tokens, reply.completion_tokens,
-                                   reply.latency_s, reply.text))
+                                   reply.latency_s, reply.text,
+                                   content_hash(record) if record is not None else None,
+                                   reasoning))
             if record is not None:
                 return record
             messages = [*messages, Message("assistant", reply.text),
@@ -79,15 +96,15 @@ class LLMAgent:
         raise NoValidDecision(f"{view.party}: no valid decision in {self.reask_budget + 1} "
                               "replies")
 
-    def _parse(self, view: PartyView, text: str) -> tuple[Header | None, str]:
+    def _parse(self, view: PartyView, text: str) -> tuple[Header | None, str | None, str]:
         try:
             decision = Decision.model_validate_json(text)
-            return to_record(view, decision), ""
+            return to_record(view, decision), decision.reasoning, ""
         except ValidationError as error:
             first = error.errors()[0]
-            return None, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+            return None, None, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
         except ValueError as error:
-            return None, str(error)
+            return None, None, str(error)
 
     def _render(self, prompt: Prompt, view: PartyView, feedback: ProtocolViolation | None
                 ) -> str:
@@ -126,8 +143,17 @@ class LLMAgent:
         return "\n".join(f"- {card}: {self.cards.get(card, card)}" for card in own) or "- (none)"
 
 
-def response_schema(view: PartyView) -> dict[str, Any]:
+def response_schema(view: PartyView, explain: bool = False) -> dict[str, Any]:
     """The JSON Schema of a decision that is legal now, with every id an enum."""
+    schema = _decision_schema(view)
+    if explain:  # free text is allowed here only because it never becomes part of a record
+        schema["properties"] = {"reasoning": {"type": "string", "maxLength": 600},
+                                **schema["properties"]}
+        schema["required"] = ["reasoning", *schema["required"]]
+    return schema
+
+
+def _decision_schema(view: PartyView) -> dict[str, Any]:
     ids = [c.id for c in view.citable]
     rationale = {"type": "array", "items": {"type": "string", "enum": ids}, "minItems": 1,
                  "maxItems": 3}
