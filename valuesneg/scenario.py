@@ -26,15 +26,12 @@ from valuesneg.core import (
     Preemptible,
     Terms,
     Vocabulary,
-    VocabularyEntry,
 )
 from valuesneg.core.confidentiality import Attestation
 from valuesneg.io.attest import forged_attestations
 from valuesneg.io.files import UserError
 from valuesneg.values import DataError, MoralGraph, load_graph
-
-FAIRNESS_PROPERTIES = ("fair:needs_coverage", "fair:proportionality", "fair:equal_split",
-                       "fair:pareto_efficiency", "fair:envy_freeness")
+from valuesneg.values.vocab import FAIRNESS_PROPERTIES, vocabulary_for
 
 
 class _Strict(BaseModel):
@@ -178,23 +175,17 @@ def _policy(spec: PolicySpec, parties: tuple[PartySpec, ...]) -> Policy:
 
 
 def _vocabulary(spec: ScenarioFile, graph: MoralGraph) -> Vocabulary:
-    clause_ids = [*spec.policy.clauses.ids(), *spec.policy.extra_clauses]
-    entries = [VocabularyEntry(id=c, kind="clause") for c in dict.fromkeys(clause_ids)]
-    entries += [VocabularyEntry(id=d.id, kind="dimension") for d in spec.dimensions]
-    entries += [VocabularyEntry(id=f, kind="fairness") for f in FAIRNESS_PROPERTIES]
     known = {card.id: card for card in graph.cards}
+    holdings = []
     for p_index, party in enumerate(spec.parties):
         for c_index, card_id in enumerate(party.cards):
             card = known.get(card_id)
             if card is None:
                 raise UserError(f"parties[{p_index}].cards[{c_index}]: {card_id!r} is not a "
                                 f"card of the moral graph {spec.moral_graph}")
-            private = card_id not in party.public_cards
-            entries.append(VocabularyEntry(id=card.id, kind="card", owner=party.id,
-                                           private=private))
-            entries += [VocabularyEntry(id=ap.id, kind="policy", owner=party.id,
-                                        private=private) for ap in card.attentional_policies]
-    return Vocabulary(entries=tuple(entries))
+            holdings.append((party.id, card, card_id not in party.public_cards))
+    return vocabulary_for([*spec.policy.clauses.ids(), *spec.policy.extra_clauses],
+                          [d.id for d in spec.dimensions], holdings)
 
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
