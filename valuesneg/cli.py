@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from valuesneg.core import (
     RECORD_TYPES,
@@ -21,6 +22,9 @@ from valuesneg.io.attest import forged_attestations
 from valuesneg.io.files import UserError, read_lines, write_atomic
 from valuesneg.transcript import transcript
 
+if TYPE_CHECKING:
+    from valuesneg.run import RunResult
+
 
 def _verified(path: Path, *, require_outcome: bool) -> Verified:
     return verify_lines(read_lines(path), require_outcome=require_outcome)
@@ -33,10 +37,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     out = Path(args.out) if args.out else _fresh_dir(Path("runs") / scenario.spec.scenario)
+    invocation = {"scenario": str(Path(args.scenario).resolve()), "backend": args.backend,
+                  "model": args.model, "base_url": args.base_url, "seed": args.seed,
+                  "explain": args.explain}
     with build_agents(scenario, args.backend, model=args.model, base_url=args.base_url,
                       seed=args.seed, out=out, explain=args.explain) as (agents, meta):
-        result = run_scenario(scenario, agents, out, meta)
-    outcome = result.outcome
+        result = run_scenario(scenario, agents, out, meta, invocation)
+    return _report_run(result)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from valuesneg.agents.factory import build_agents
+    from valuesneg.run import load_invocation, resume_scenario
+    from valuesneg.scenario import load_scenario
+
+    out = Path(args.dir)
+    how = load_invocation(out)
+    scenario = load_scenario(how["scenario"])
+    with build_agents(scenario, how.get("backend", "local"), model=how.get("model"),
+                      base_url=how.get("base_url"), seed=int(how.get("seed") or 0), out=out,
+                      explain=bool(how.get("explain"))) as (agents, meta):
+        result = resume_scenario(scenario, agents, out, meta)
+    return _report_run(result)
+
+
+def _report_run(result: RunResult) -> int:
+    outcome, out = result.outcome, result.out
     print(f"{outcome.terminal}: {json.dumps(outcome.allocation, sort_keys=True)}")
     print(f"wrote {out / 'lineage.jsonl'}, {out / 'outcome.json'}, {out / 'report.html'}")
     return 0
@@ -184,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--explain", action="store_true",
                      help="ask LLM agents for free-text reasoning, kept in calls.jsonl only")
     run.set_defaults(func=cmd_run)
+    resume = sub.add_parser("resume", help="continue an interrupted run from its checkpoint")
+    resume.add_argument("dir", help="the run's --out folder")
+    resume.set_defaults(func=cmd_resume)
     verify = sub.add_parser("verify", help="replay a lineage through the core and check it")
     verify.add_argument("lineage")
     verify.add_argument("--partial", action="store_true",

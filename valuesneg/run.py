@@ -1,17 +1,37 @@
-"""Running a scenario end to end: agents, the turn loop, and the files a run leaves behind."""
+"""Running a scenario end to end: agents, the graph, and the files a run leaves behind.
+
+Crash safety rests on one rule: ``lineage.jsonl`` is the record of the negotiation, and
+everything else defers to it. The order of writes for one turn is:
+
+1. the party's record is decided and checkpointed (graph state, before it is applied);
+2. the core applies it and its entries are appended to the lineage and fsynced;
+   (the model calls behind it are appended to calls.jsonl just before);
+3. the turn is appended to turns.jsonl, and the next checkpoint says the turn is over.
+
+A resumed run rebuilds the core by replaying the lineage (``verify_lines``), drops a torn
+last line and any entries of an input whose consequences were cut off, then lets the graph
+continue from its checkpoint: a record checkpointed but not in the lineage is applied
+without asking its agent again, and a step whose entries the lineage already holds is
+skipped (see ``valuesneg.orchestration.driver``). The traces are non-binding: deduplicated
+by seq on resume, and a line lost to a crash between steps 2 and 3 is only a trace line.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.sqlite import SqliteSaver
+
 from valuesneg.agents.base import Agent
-from valuesneg.core import Ledger, Outcome
-from valuesneg.io.files import LineageWriter, UserError, write_atomic
+from valuesneg.core import Entry, Ledger, LineageError, Outcome, verify_lines
+from valuesneg.io.files import LineageWriter, UserError, read_json, write_atomic
 from valuesneg.orchestration.driver import Driver, Turn
+from valuesneg.orchestration.graph import drive
 from valuesneg.report import render_report
 from valuesneg.scenario import Scenario
 
@@ -20,6 +40,8 @@ OUTCOME = "outcome.json"
 REPORT = "report.html"
 TURNS = "turns.jsonl"  # non-binding trace: attempts, refusals, latency; never read by the core
 CALLS = "calls.jsonl"  # non-binding trace of every model call: prompt version, tokens, reply
+CHECKPOINT = "checkpoint.sqlite"
+INVOCATION = "run.json"  # how the run was started, so `valuesneg resume` can start it again
 
 
 @dataclass(frozen=True)
@@ -36,31 +58,153 @@ class RunResult:
 
 
 def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
-                 meta: Mapping[str, Any] | None = None) -> RunResult:
+                 meta: Mapping[str, Any] | None = None,
+                 invocation: Mapping[str, Any] | None = None) -> RunResult:
     """Run to a terminal outcome; the lineage is written entry by entry as the core appends."""
     out.mkdir(parents=True, exist_ok=True)
     lineage = out / LINEAGE
     if lineage.exists():
         raise UserError(f"{lineage}: already exists; choose another --out or remove it")
-    with LineageWriter(lineage) as writer, (out / TURNS).open("w") as turns_file:
-        def log_turn(turn: Turn) -> None:
-            turns_file.write(json.dumps(turn.__dict__) + "\n")
-            turns_file.flush()
+    for stale in (CHECKPOINT, TURNS, CALLS):  # left by a run whose lineage was removed
+        (out / stale).unlink(missing_ok=True)
+    write_atomic(out / INVOCATION, json.dumps(dict(invocation or {}), indent=2,
+                                              sort_keys=True) + "\n")
+    return _drive(scenario, agents, out, meta or {}, resume_from=None)
 
-        driver = Driver(scenario.terms, agents, on_entries=writer.write, on_turn=log_turn,
-                        envelope_changes=scenario.envelope_changes())
-        ledger = driver.run()
-    result = RunResult(out, ledger, tuple(driver.turns))
-    write_calls(out / CALLS, agents)
-    write_outputs(scenario, result, meta or {})
+
+def load_invocation(out: Path) -> dict[str, Any]:
+    if not (out / INVOCATION).exists():
+        raise UserError(f"{out}: not a run directory (no {INVOCATION}); nothing to resume")
+    invocation = read_json(out / INVOCATION)
+    if not isinstance(invocation, dict) or "scenario" not in invocation:
+        raise UserError(f"{out / INVOCATION}: does not say which scenario was run")
+    return invocation
+
+
+def resume_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
+                    meta: Mapping[str, Any] | None = None) -> RunResult:
+    """Continue an interrupted run from its lineage and checkpoint."""
+    ledger = recover_lineage(out / LINEAGE)
+    if ledger is not None and ledger.negotiation.terms.hashes() != scenario.terms.hashes():
+        raise UserError(f"{out / LINEAGE}: was started under other terms than "
+                        f"{scenario.path} holds now; cannot resume")
+    return _drive(scenario, agents, out, meta or {}, resume_from=ledger)
+
+
+def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
+           meta: Mapping[str, Any], resume_from: Ledger | None) -> RunResult:
+    with ExitStack() as stack:
+        writer = stack.enter_context(LineageWriter(out / LINEAGE))
+        turns = stack.enter_context(TurnLog(out / TURNS))
+        calls = CallLog(out / CALLS, agents)
+
+        def log_entries(entries: tuple[Entry, ...]) -> None:
+            calls.flush()  # the calls behind a record reach the trace before the record
+            writer.write(entries)
+
+        driver = Driver(scenario.terms, agents, on_entries=log_entries, on_turn=turns.write,
+                        envelope_changes=scenario.envelope_changes(), resume_from=resume_from)
+        drive(driver, stack.enter_context(_checkpointer(out / CHECKPOINT)))
+    result = RunResult(out, driver.ledger, tuple(turns.turns))
+    write_outputs(scenario, result, meta)
     return result
 
 
-def write_calls(path: Path, agents: Mapping[str, Agent]) -> None:
-    calls = [c for agent in agents.values() for c in getattr(agent, "calls", [])]
-    if calls:
-        write_atomic(path, "".join(json.dumps(asdict(c)) + "\n" for c in calls))
+@contextmanager
+def _checkpointer(path: Path) -> Iterator[SqliteSaver]:
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        yield saver
 
+
+# -- rebuilding the core from the lineage ------------------------------------------------------
+
+def recover_lineage(path: Path) -> Ledger | None:
+    """The ledger the lineage file holds, after dropping what a crash may have cut short;
+    None when not even the genesis entry was written."""
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")[:-1]  # the last piece is "" or a line torn before its newline
+    whole = _whole_inputs(path, lines)
+    if whole != lines or (text and not text.endswith("\n")):
+        write_atomic(path, "".join(line + "\n" for line in whole))
+    if not whole:
+        return None
+    return Ledger.resumed(verify_lines(whole, require_outcome=False))
+
+
+def _whole_inputs(path: Path, lines: list[str]) -> list[str]:
+    """Drop the entries of a last input whose consequences the crash cut off (the core
+    appends them again when the input is applied again); anything else wrong is an error."""
+    while lines:
+        try:
+            verify_lines(lines, require_outcome=False)
+            return lines
+        except LineageError as error:
+            if error.code != "truncated" or error.line <= len(lines):
+                raise UserError(f"{path}: line {error.line}: {error.reason}; "
+                                "cannot resume") from None
+            lines = lines[:-1]
+    return lines
+
+
+# -- traces ------------------------------------------------------------------------------------
+
+class TurnLog:
+    """turns.jsonl, appended as turns end; a turn already there (seq) is not written twice."""
+
+    def __init__(self, path: Path) -> None:
+        lines = path.read_text(encoding="utf-8").split("\n")[:-1] if path.exists() else []
+        self.turns = [_turn(json.loads(line)) for line in lines]
+        write_atomic(path, "".join(line + "\n" for line in lines))  # drops a torn last line
+        self._handle = path.open("a", encoding="utf-8")
+
+    def write(self, turn: Turn) -> None:
+        if any(t.seq == turn.seq for t in self.turns):
+            return
+        self.turns.append(turn)
+        self._handle.write(json.dumps(asdict(turn)) + "\n")
+        self._handle.flush()
+
+    def __enter__(self) -> TurnLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()
+
+
+def _turn(raw: dict[str, Any]) -> Turn:
+    return Turn(**{**raw, "refusals": tuple(raw["refusals"])})
+
+
+class CallLog:
+    """calls.jsonl: each model call of every agent (wrapped or not), appended as records are."""
+
+    def __init__(self, path: Path, agents: Mapping[str, Agent]) -> None:
+        self.path = path
+        # Each LLM agent appends its calls to one list for its lifetime.
+        self._traces: list[list[Any]] = [
+            calls for agent in agents.values() for layer in _layers(agent)
+            if isinstance(calls := getattr(layer, "calls", None), list)]
+        self._written = [0] * len(self._traces)
+
+    def flush(self) -> None:
+        lines = []
+        for index, calls in enumerate(self._traces):
+            lines += [json.dumps(asdict(call)) + "\n" for call in calls[self._written[index]:]]
+            self._written[index] = len(calls)
+        if lines:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.writelines(lines)
+
+
+def _layers(agent: object) -> Iterator[object]:
+    while agent is not None:
+        yield agent
+        agent = getattr(agent, "inner", None)
+
+
+# -- outputs -----------------------------------------------------------------------------------
 
 def write_outputs(scenario: Scenario, result: RunResult, meta: Mapping[str, Any]) -> None:
     outcome = result.outcome

@@ -76,6 +76,15 @@ class Ledger:
         self.entries: list[Entry] = [genesis]
         self.records: list[Header] = []
 
+    @classmethod
+    def resumed(cls, verified: Verified) -> Ledger:
+        """The ledger a verified lineage describes, ready to take the next record."""
+        ledger = cls.__new__(cls)
+        ledger.negotiation = verified.negotiation
+        ledger.entries = list(verified.entries)
+        ledger.records = list(verified.records)
+        return ledger
+
     @property
     def head(self) -> str:
         return self.entries[-1].hash
@@ -104,7 +113,11 @@ class Verified:
     terms: Terms
     negotiation: Negotiation
     records: tuple[Header, ...]
-    head: str
+    entries: tuple[Entry, ...]
+
+    @property
+    def head(self) -> str:
+        return self.entries[-1].hash
 
     @property
     def outcome(self) -> Outcome | None:
@@ -130,7 +143,7 @@ def verify_lines(lines: Iterable[str], *, require_outcome: bool = True) -> Verif
         raise LineageError(
             len(entries) + 1, "lineage ends before any terminal outcome", "truncated"
         )
-    return Verified(terms, negotiation, tuple(records), entries[-1][1].hash)
+    return Verified(terms, negotiation, tuple(records), tuple(entry for _, entry in entries))
 
 
 def _chained_entries(lines: Iterable[str]) -> Iterator[tuple[dict[str, Any], Entry]]:

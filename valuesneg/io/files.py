@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -55,6 +56,11 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+# Test hook, for crash tests only: kill this process (SIGKILL, no clean-up) right after the
+# lineage file reaches this many entries, so a test can stop a run at an exact point.
+KILL_AFTER_ENTRIES = "VALUESNEG_KILL_AFTER_ENTRIES"
+
+
 class LineageWriter:
     """Appends lineage entries durably, one line each, as the core appends them."""
 
@@ -62,10 +68,19 @@ class LineageWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._handle = path.open("a", encoding="utf-8")
+        self._count = path.read_text(encoding="utf-8").count("\n")
+        self._kill_after = int(os.environ.get(KILL_AFTER_ENTRIES) or 0)
 
     def write(self, entries: Iterable[Entry]) -> None:
         for entry in entries:
             self._handle.write(entry.line() + "\n")
+            self._count += 1
+            if self._count == self._kill_after:
+                self._sync()
+                os.kill(os.getpid(), signal.SIGKILL)
+        self._sync()
+
+    def _sync(self) -> None:
         self._handle.flush()
         os.fsync(self._handle.fileno())
 

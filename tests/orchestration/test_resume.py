@@ -1,0 +1,127 @@
+"""Crash and resume: a run SIGKILLed at an exact lineage entry, then `valuesneg resume`.
+
+The kill is the lineage writer's test hook (VALUESNEG_KILL_AFTER_ENTRIES): the process
+dies right after the file reaches N entries, which covers a kill between any two entries,
+including between a party's record and the entries the core appends because of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from valuesneg.cli import main
+from valuesneg.core import CORE, verify_lines
+from valuesneg.io.files import KILL_AFTER_ENTRIES
+from valuesneg.orchestration.graph import THREAD
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "moral_graphs" / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """Uninterrupted runs: what every resumed run must end up with, line for line."""
+    runs = {}
+    for name in ("campsite_supplies", "supervised_operation"):
+        out = tmp_path_factory.mktemp(name)
+        assert main(["run", str(SCENARIOS / f"{name}.yaml"), "--backend", "scripted",
+                     "--out", str(out)]) == 0
+        runs[name] = (out / "lineage.jsonl").read_text().splitlines()
+    return runs
+
+
+def kill_points(lines: list[str]) -> dict[str, int]:
+    """Where to stop a run, by entry count, found in the clean run's lineage."""
+    records = [json.loads(line).get("record", {}) for line in lines]
+    senders = [r.get("sender") for r in records]
+    kinds = [r.get("kind") for r in records]
+    outcome = kinds.index("outcome")
+    # a party's record whose consequences (grants, the outcome) the core appends after it
+    split = next(i for i in range(1, len(lines) - 1)
+                 if senders[i] not in (None, CORE) and senders[i + 1] == CORE)
+    return {"genesis": 1, "first-record": 2, "before-consequences": split + 1,
+            "at-outcome": outcome + 1, "wind-down": (outcome + len(lines)) // 2 + 1,
+            "last-entry": len(lines)}
+
+
+def killed_run(scenario: str, out: Path, after: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, KILL_AFTER_ENTRIES: str(after)}
+    return subprocess.Popen([sys.executable, "-m", "valuesneg.cli", "run",
+                             str(SCENARIOS / f"{scenario}.yaml"), "--backend", "scripted",
+                             "--out", str(out)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def decisions_per_seq(out: Path) -> Counter[int]:
+    """How many times an agent was asked for each turn, across both processes: each run of
+    the decide node leaves a checkpoint that waits to apply that turn's record."""
+    asked: Counter[int] = Counter()
+    with SqliteSaver.from_conn_string(str(out / "checkpoint.sqlite")) as saver:
+        for saved in saver.list({"configurable": {"thread_id": THREAD}}):
+            turn = saved.checkpoint["channel_values"].get("turn")
+            if turn and turn["pending"] is not None:
+                asked[turn["seq"]] += 1
+    return asked
+
+
+@pytest.mark.parametrize("scenario", ["campsite_supplies", "supervised_operation"])
+def test_a_run_killed_anywhere_resumes_to_the_clean_lineage(
+        scenario: str, clean: dict[str, list[str]], tmp_path: Path) -> None:
+    expected = clean[scenario]
+    points = kill_points(expected)
+    procs = {name: killed_run(scenario, tmp_path / name, after)
+             for name, after in points.items()}
+    for name, proc in procs.items():
+        assert proc.wait(timeout=120) == -signal.SIGKILL, name
+    for name, after in points.items():
+        out = tmp_path / name
+        assert len((out / "lineage.jsonl").read_text().splitlines()) == after, name
+        assert main(["resume", str(out)]) == 0, name
+        assert (out / "lineage.jsonl").read_text().splitlines() == expected, name
+        assert main(["verify", str(out / "lineage.jsonl")]) == 0, name
+        turns = [json.loads(line) for line in (out / "turns.jsonl").read_text().splitlines()]
+        assert len({t["seq"] for t in turns}) == len(turns), name
+        # No turn was decided twice, the one cut off before its consequences included.
+        records = [json.loads(line).get("record", {}) for line in expected]
+        decided = {r["seq"] for r in records[: kill_points(expected)["at-outcome"]]
+                   if r.get("sender") not in (None, CORE)}
+        assert decisions_per_seq(out) == dict.fromkeys(decided, 1), name
+
+
+def test_a_torn_last_line_is_dropped_and_written_again(
+        clean: dict[str, list[str]], tmp_path: Path) -> None:
+    expected = clean["campsite_supplies"]
+    after = kill_points(expected)["before-consequences"]
+    out = tmp_path / "torn"
+    assert killed_run("campsite_supplies", out, after).wait(timeout=120) == -signal.SIGKILL
+    with (out / "lineage.jsonl").open("a") as handle:
+        handle.write(expected[after][: len(expected[after]) // 2])  # a write cut mid-line
+    assert main(["resume", str(out)]) == 0
+    assert (out / "lineage.jsonl").read_text().splitlines() == expected
+    verify_lines(expected)
+
+
+def test_resume_refuses_an_edited_lineage(clean: dict[str, list[str]], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "edited"
+    assert killed_run("campsite_supplies", out, 6).wait(timeout=120) == -signal.SIGKILL
+    lines = (out / "lineage.jsonl").read_text().splitlines()
+    lines[2] = lines[2].replace('"tick":2', '"tick":3')
+    (out / "lineage.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["resume", str(out)]) == 2
+    assert "line 3:" in capsys.readouterr().err
+
+
+def test_resume_needs_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                      ) -> None:
+    assert main(["resume", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
