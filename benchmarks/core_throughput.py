@@ -53,20 +53,3 @@ def measure(seconds: float = 2.0, round_cap: int = 40) -> Figures:
 
 if __name__ == "__main__":
     print(measure())
-
-
-def scaling(lengths: tuple[int, ...] = (100, 1_000, 10_000)) -> dict[int, dict[str, float]]:
-    """Apply and verify rates as the lineage grows: the cost per entry must stay flat."""
-    base = load_scenario(SCENARIO).terms
-    out = {}
-    for length in lengths:
-        terms, inputs, lines = party_records(base, round_cap=length)
-        started = time.perf_counter()
-        ledger = Ledger(terms)
-        applied = sum(len(ledger.apply(record)) for record in inputs)
-        apply_rate = applied / (time.perf_counter() - started)
-        started = time.perf_counter()
-        verified = len(verify_lines(lines).records) + 1
-        out[len(lines)] = {"apply_per_s": round(apply_rate),
-                           "verify_per_s": round(verified / (time.perf_counter() - started))}
-    return out

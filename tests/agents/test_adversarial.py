@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_terms
+from builders import make_terms
 
 from valuesneg.agents.adversarial import (
     ATTACKS,

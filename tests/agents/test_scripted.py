@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_terms
+from builders import make_terms
 
 from valuesneg.agents.base import header, utility
 from valuesneg.agents.scripted import (

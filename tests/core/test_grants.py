@@ -5,7 +5,7 @@ Each test fails if its mechanism is removed from the core."""
 from __future__ import annotations
 
 import pytest
-from conftest import Play, make_terms
+from builders import Play, make_terms
 
 from valuesneg.core import (
     Code,

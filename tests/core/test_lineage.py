@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_terms
+from builders import make_terms
 
 from valuesneg.agents.scripted import ConcessionAgent
 from valuesneg.core import Ledger, LineageError, canonical_json, verify_lines

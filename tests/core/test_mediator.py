@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_terms
+from builders import make_terms
 
 from valuesneg.agents.scripted import ConcessionAgent
 from valuesneg.core import Code, Ledger, ProtocolViolation, Terms

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from conftest import Play, make_terms
+from builders import Play, make_terms
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 

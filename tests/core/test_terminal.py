@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from conftest import Play, make_terms
+from builders import Play, make_terms
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_terms
+from builders import make_terms
 from pydantic import ValidationError
 
 from valuesneg.core import Terms
@@ -43,3 +43,17 @@ def test_unknown_clause_in_policy_is_refused() -> None:
 def test_terms_without_any_overlap_open_no_negotiation() -> None:
     with pytest.raises(ValidationError, match="no two envelopes overlap"):
         make_terms(scopes={"alice": {"dim:water": ("a:1",)}, "bob": {"dim:water": ("b:1",)}})
+
+
+def test_a_copy_with_a_changed_field_does_not_keep_the_cached_hash() -> None:
+    terms = make_terms()
+    policy, vocabulary = terms.policy, terms.vocabulary
+    cached = (policy.version, vocabulary.version, terms.party_ids)  # fill the caches
+    assert all(cached)
+    capped = policy.model_copy(update={"round_cap": policy.round_cap + 1})
+    assert capped.version != policy.version
+    assert capped.version == type(policy).model_validate(capped.model_dump()).version
+    renamed = terms.model_copy(update={"parties": terms.parties[:1]})
+    assert renamed.party_ids == terms.party_ids[:1]
+    fewer = vocabulary.model_copy(update={"entries": vocabulary.entries[:-1]})
+    assert fewer.version != vocabulary.version

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Play, make_terms
+from builders import Play, make_terms
 
 from valuesneg.core import Code, DependencyEdge, ProtocolViolation, Reservation, parse_record
 from valuesneg.core.records import Precondition

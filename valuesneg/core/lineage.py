@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,8 +44,15 @@ class Entry:
     prev: str
     hash: str
     body: dict[str, Any]  # {"genesis": ...} or {"record": ...}
+    # The canonical JSON the hash was taken over, when the ledger built this entry itself:
+    # ``line()`` then splices the hash in instead of serialising the entry again.
+    hashed: str | None = field(default=None, compare=False, repr=False)
 
     def line(self) -> str:
+        if self.hashed is not None and "record" in self.body:
+            # Keys sort as hash < prev < record < seq, so the line is the hashed text with
+            # the hash as its first member.
+            return f'{{"hash":"{self.hash}",{self.hashed[1:]}'
         return canonical_json({"seq": self.seq, "prev": self.prev, "hash": self.hash, **self.body})
 
 
@@ -55,6 +62,14 @@ def entry_hash(seq: int, prev: str, body: dict[str, Any]) -> str:
 
 def make_entry(seq: int, prev: str, body: dict[str, Any]) -> Entry:
     return Entry(seq, prev, entry_hash(seq, prev, body), body)
+
+
+def _record_entry(seq: int, prev: str, dumped: dict[str, Any]) -> Entry:
+    """``make_entry(seq, prev, {"record": dumped})`` for a validated record: ``seq`` is a
+    plain int and ``prev`` a hex digest, so the canonical object can be written member by
+    member in sorted key order (prev, record, seq) around the record's canonical JSON."""
+    hashed = f'{{"prev":"{prev}","record":{canonical_json(dumped)},"seq":{seq:d}}}'
+    return Entry(seq, prev, sha256_hex(hashed), {"record": dumped}, hashed)
 
 
 def genesis_body(terms: Terms) -> dict[str, Any]:
@@ -67,13 +82,27 @@ def genesis_body(terms: Terms) -> dict[str, Any]:
     }
 
 
+def _genesis_entry(terms: Terms) -> Entry:
+    """``make_entry(0, GENESIS_PREV, genesis_body(terms))``, serialising the terms once: the
+    terms' canonical JSON is both what ``bound["terms"]`` hashes and part of the entry."""
+    dumped = terms.model_dump(mode="json")
+    terms_json = canonical_json(dumped)
+    bound = terms._bound(sha256_hex(terms_json))
+    # Sorted keys: genesis{bound, format, terms}, prev, seq.
+    hashed = (
+        f'{{"genesis":{{"bound":{canonical_json(bound)},"format":{canonical_json(FORMAT)},'
+        f'"terms":{terms_json}}},"prev":"{GENESIS_PREV}","seq":0}}'
+    )
+    body = {"genesis": {"format": FORMAT, "terms": dumped, "bound": bound}}
+    return Entry(0, GENESIS_PREV, sha256_hex(hashed), body, hashed)
+
+
 class Ledger:
     """A negotiation whose every appended record is chained into lineage entries."""
 
     def __init__(self, terms: Terms) -> None:
         self.negotiation = Negotiation(terms)
-        genesis = make_entry(0, GENESIS_PREV, genesis_body(terms))
-        self.entries: list[Entry] = [genesis]
+        self.entries: list[Entry] = [_genesis_entry(terms)]
         self.records: list[Header] = []
 
     @classmethod
@@ -90,7 +119,10 @@ class Ledger:
         return self.entries[-1].hash
 
     def apply(self, record: Header) -> tuple[Entry, ...]:
-        return self._chain(self.negotiation.apply(record))
+        # The core hands back the wire form it validated the record from, so the record is
+        # serialised once for both validation and hashing.
+        records, wire = self.negotiation._apply_wire(record)
+        return self._chain(records, wire)
 
     def timeout(self, party: str, tick: int) -> tuple[Entry, ...]:
         return self._chain(self.negotiation.timeout(party, tick))
@@ -98,13 +130,20 @@ class Ledger:
     def advance(self, tick: int) -> tuple[Entry, ...]:
         return self._chain(self.negotiation.advance(tick))
 
-    def _chain(self, records: tuple[Header, ...]) -> tuple[Entry, ...]:
+    def _chain(
+        self, records: tuple[Header, ...], first: dict[str, Any] | None = None
+    ) -> tuple[Entry, ...]:
+        """Append ``records``; ``first``, if given, is the JSON dump of ``records[0]``."""
         added = []
+        prev = self.entries[-1].hash
         for record in records:
-            entry = make_entry(record.seq, self.head, {"record": record.model_dump(mode="json")})
+            dumped = first if first is not None else record.model_dump(mode="json")
+            first = None
+            entry = _record_entry(record.seq, prev, dumped)
             self.entries.append(entry)
             self.records.append(record)
             added.append(entry)
+            prev = entry.hash
         return tuple(added)
 
 
@@ -136,7 +175,7 @@ def verify_lines(lines: Iterable[str], *, require_outcome: bool = True) -> Verif
     while position < len(entries):
         record = _record_at(entries, position)
         produced = _feed(negotiation, record, position)
-        _match(entries, position, produced)
+        _match(entries, position, produced, record)
         records.extend(produced)
         position += len(produced)
     if require_outcome and negotiation.outcome is None:
@@ -216,7 +255,8 @@ def _feed(negotiation: Negotiation, record: Header, position: int) -> tuple[Head
     """The input this entry stands for: a party's record, a timeout, or time advancing."""
     try:
         if record.sender != CORE:
-            return negotiation.apply(record)
+            # ``record`` is parse_record's own output: no need to re-validate it.
+            return negotiation._apply_valid(record)
         if isinstance(record, Refuse) and record.silent_party is not None:
             return negotiation.timeout(record.silent_party, record.tick)
         if isinstance(record, Revocation):
@@ -231,7 +271,10 @@ def _feed(negotiation: Negotiation, record: Header, position: int) -> tuple[Head
 
 
 def _match(
-    entries: list[tuple[dict[str, Any], Entry]], position: int, produced: tuple[Header, ...]
+    entries: list[tuple[dict[str, Any], Entry]],
+    position: int,
+    produced: tuple[Header, ...],
+    fed: Header,
 ) -> None:
     for offset, record in enumerate(produced):
         line = position + offset + 1
@@ -239,6 +282,10 @@ def _match(
             raise LineageError(
                 line, f"missing entry: the core produced a {record.kind!r} here", "truncated"
             )
+        if record is fed:
+            # The party's own record, passed through: ``_record_at`` already found its dump
+            # equal to this very entry.
+            continue
         expected = record.model_dump(mode="json")
         if entries[position + offset][0].get("record") != expected:
             raise LineageError(

@@ -18,6 +18,7 @@ from .errors import Code, ProtocolViolation
 from .ids import CORE
 from .records import (
     CORE_KINDS,
+    RECORD_TYPES,
     Accept,
     Ack,
     Allocation,
@@ -112,11 +113,41 @@ class State:
     asks: Mapping[str, Allocation] = field(default_factory=dict)  # each party's last proposal
 
 
+class _Facts:
+    """What the hot path reads from the terms on every record, looked up once per
+    negotiation: the terms are fixed, so these are plain dicts and sets instead of scans."""
+
+    def __init__(self, terms: Terms) -> None:
+        self.negotiation = terms.negotiation
+        self.parties = frozenset(terms.party_ids)
+        self.claimants = terms.claimants
+        self.contested = terms.contested
+        self.claimant_sets = {d: frozenset(c) for d, c in terms.contested.items()}
+        self.contested_sorted = sorted(terms.contested)
+        self.units = {d: terms.dimension(d).units for d in terms.contested}
+        policy = terms.policy
+        # Each claimant's tiers on the contested dimensions: a request's ``tiers`` must be
+        # exactly this mapping.
+        self.tiers = {
+            p: {d: policy.tier_of(p, d) for d in terms.contested}
+            for p in terms.claimants
+            if all(p in policy.tiers and d in policy.tiers[p] for d in terms.contested)
+        }
+        self.round_cap = policy.round_cap
+        self.timeout_ticks = policy.timeout_ticks
+        self.unanimity = policy.multiparty_rule == "unanimity"
+        self.private = frozenset(e.id for e in terms.vocabulary.entries if e.private)
+
+
 class Negotiation:
     """One negotiation under fixed terms. Feed it records; it returns what it appended."""
 
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
+        self._facts = _Facts(terms)
+        # Views (view.py) keep what they can share between turns here: derived from the
+        # terms and the state only, so it lives and dies with this negotiation.
+        self._view_memo: dict[Any, Any] = {}
         self._state = State(
             next_proposer=terms.claimants[0], envelopes={p.id: p.envelope for p in terms.parties}
         )
@@ -130,19 +161,37 @@ class Negotiation:
         return self._state.outcome
 
     def apply(self, record: Header) -> tuple[Header, ...]:
-        step = _Step(self.terms, self._state)
-        step.party_record(revalidated(record, self._state.next_seq))
+        return self._apply_wire(record)[0]
+
+    def _apply_wire(self, record: Header) -> tuple[tuple[Header, ...], dict[str, Any]]:
+        """``apply``, also returning the JSON dump the record was re-validated from: it is the
+        dump of the first record returned (re-validation of a dump is the identity on it for
+        every kind a party may send, all of whose fields are strict), so a ledger hashes it
+        instead of serialising the record a second time."""
+        valid, wire = _revalidated_wire(record, self._state.next_seq)
+        records = self._apply_valid(valid)
+        if type(record) is not type(valid) or len(wire) != _FIELD_COUNT[type(valid)]:
+            # A subclass (which may serialise itself its own way) or a record missing a
+            # defaulted field: its dump is not the validated record's; serialise that one.
+            wire = valid.model_dump(mode="json")
+        return records, wire
+
+    def _apply_valid(self, record: Header) -> tuple[Header, ...]:
+        """``apply`` for a record that is already the schema's own output (``parse_record``
+        just built it, as replay does): re-validating it would rebuild an equal record."""
+        step = _Step(self.terms, self._state, self._facts)
+        step.party_record(record)
         return self._commit(step)
 
     def timeout(self, party: str, tick: int) -> tuple[Header, ...]:
         """Silence past the timeout counts as refusal; the core records it for the party."""
-        step = _Step(self.terms, self._state)
+        step = _Step(self.terms, self._state, self._facts)
         step.silence(party, tick)
         return self._commit(step)
 
     def advance(self, tick: int) -> tuple[Header, ...]:
         """Logical time moved on: log the end of every grant that expired by ``tick``."""
-        step = _Step(self.terms, self._state)
+        step = _Step(self.terms, self._state, self._facts)
         step.expire(tick)
         return self._commit(step)
 
@@ -181,9 +230,10 @@ class Negotiation:
 class _Step:
     """One transition in progress: a scratch state and the records it will append."""
 
-    def __init__(self, terms: Terms, state: State) -> None:
+    def __init__(self, terms: Terms, state: State, facts: _Facts) -> None:
         self.terms = terms
         self.state = state
+        self.facts = facts
         self.out: list[Header] = []
         self.seq = state.next_seq  # the position a refusal is reported at
 
@@ -269,7 +319,7 @@ class _Step:
                 "kind" if kind in CORE_KINDS else "sender",
                 f"only the core may produce {kind!r}",
             )
-        if record.sender not in terms.party_ids:
+        if record.sender not in self.facts.parties:
             raise self._violation(Code.UNKNOWN_PARTY, "sender", f"{record.sender!r}")
         if record.seq != state.next_seq:
             raise self._violation(
@@ -298,9 +348,10 @@ class _Step:
         except ProtocolViolation as violation:
             violation.seq = self.seq
             raise
-        # Citing your own private card reveals it: peers may cite it from now on.
-        newly = {i for i in ids if (e := vocab.get(i)) is not None and e.private}
-        if newly - state.revealed:
+        # Citing your own private card reveals it: peers may cite it from now on. (Every id
+        # is known by now, so the private ones are those in the vocabulary's private set.)
+        newly = self.facts.private.intersection(ids)
+        if newly and not newly <= state.revealed:
             self.state = _evolve(state, revealed=state.revealed | newly)
 
     def _reply(self, record: Header) -> Proposal:
@@ -329,12 +380,12 @@ class _Step:
             raise self._violation(
                 Code.NOT_YOUR_TURN, "sender", f"{state.next_proposer!r} is to propose"
             )
-        contested = terms.contested
-        if sorted(record.projection) != sorted(contested) or len(set(record.projection)) != len(
+        contested = self.facts.contested_sorted
+        if sorted(record.projection) != contested or len(set(record.projection)) != len(
             record.projection
         ):
             raise self._violation(
-                Code.PROJECTION_MISMATCH, "projection", f"the overlap is {sorted(contested)}"
+                Code.PROJECTION_MISMATCH, "projection", f"the overlap is {contested}"
             )
         self._check_tiers(record)
         if record.duration > terms.policy.grant_duration_cap:
@@ -351,7 +402,7 @@ class _Step:
 
     def counter(self, record: Counter) -> None:
         proposal = self._reply(record)
-        if record.dimension not in self.terms.contested:
+        if record.dimension not in self.facts.contested:
             raise self._violation(
                 Code.PROJECTION_MISMATCH, "dimension", f"{record.dimension!r} is not contested"
             )
@@ -445,7 +496,10 @@ class _Step:
         precondition: Precondition | None,
     ) -> None:
         state = self.state
-        proposal = Proposal(
+        # Proposal and State are frozen dataclasses without derived fields: fill them in
+        # directly, as _evolve does, instead of paying for __init__'s per-field setattr.
+        proposal = object.__new__(Proposal)
+        proposal.__dict__.update(
             seq=record.seq,
             proposer=record.sender,
             tick=record.tick,
@@ -454,9 +508,10 @@ class _Step:
             reservation=reservation,
             precondition=precondition,
         )
-        first = dict(state.first_proposal)
-        first.setdefault(record.sender, record.tick)
-        pending = tuple(p for p in self.terms.claimants if p != record.sender)
+        first = state.first_proposal
+        if record.sender not in first:
+            first = {**first, record.sender: record.tick}
+        pending = tuple(p for p in self.facts.claimants if p != record.sender)
         asks = {**state.asks, record.sender: allocation}
         self.state = _evolve(state,
             phase=Phase.PROPOSED,
@@ -469,19 +524,19 @@ class _Step:
         )
 
     def _agreed(self) -> bool:
-        state, n = self.state, len(self.terms.claimants)
-        if self.terms.policy.multiparty_rule == "unanimity":
+        state, n = self.state, len(self.facts.claimants)
+        if self.facts.unanimity:
             return not state.pending and not state.refused
         return 1 + len(state.accepted) > n / 2  # the proposer's own yes counts
 
     def _can_still_agree(self) -> bool:
-        state, n = self.state, len(self.terms.claimants)
-        if self.terms.policy.multiparty_rule == "unanimity":
+        state, n = self.state, len(self.facts.claimants)
+        if self.facts.unanimity:
             return not state.refused
         return 1 + len(state.accepted) + len(state.pending) > n / 2
 
     def _cap_reached(self) -> bool:
-        if self.state.rounds < self.terms.policy.round_cap:
+        if self.state.rounds < self.facts.round_cap:
             return False
         proposal = self.state.proposal
         self._settle(settle.by_terminal_rules(self.terms, self.state.first_proposal), proposal)
@@ -711,31 +766,38 @@ class _Step:
     # -- validation helpers -----------------------------------------------------------------
 
     def _allocation(self, proposed: Mapping[str, Mapping[str, int]], field: str) -> Allocation:
-        terms = self.terms
+        facts = self.facts
+        claimant_sets, all_units = facts.claimant_sets, facts.units
         for dim, share in proposed.items():
-            claimants = terms.contested.get(dim)
+            claimants = claimant_sets.get(dim)
             if claimants is None:
                 raise self._violation(
                     Code.BAD_ALLOCATION, f"{field}.{dim}", f"{dim!r} is not contested"
                 )
-            for party in share:
-                if party not in claimants:
-                    raise self._violation(
-                        Code.BAD_ALLOCATION,
-                        f"{field}.{dim}.{party}",
-                        f"{party!r} does not claim {dim!r}",
-                    )
-            units = terms.dimension(dim).units
+            if not claimants.issuperset(share):
+                party = next(p for p in share if p not in claimants)
+                raise self._violation(
+                    Code.BAD_ALLOCATION,
+                    f"{field}.{dim}.{party}",
+                    f"{party!r} does not claim {dim!r}",
+                )
+            units = all_units[dim]
             if sum(share.values()) != units:
                 raise self._violation(
                     Code.BAD_ALLOCATION, f"{field}.{dim}", f"shares must add up to {units}"
                 )
-        missing = [d for d in terms.contested if d not in proposed]
-        if missing:
+        if len(proposed) != len(facts.contested):  # every key is contested: some are missing
+            missing = [d for d in facts.contested if d not in proposed]
             raise self._violation(Code.BAD_ALLOCATION, field, f"no share for {missing[0]!r}")
-        return settle.full_allocation(terms, proposed)
+        # settle.full_allocation, with every dimension known to be present.
+        return {
+            dim: {party: int(proposed[dim].get(party, 0)) for party in claimants}
+            for dim, claimants in facts.contested.items()
+        }
 
     def _check_tiers(self, record: Request) -> None:
+        if record.tiers == self.facts.tiers.get(record.sender):
+            return  # exactly the policy's tiers on the contested dimensions, nothing else
         policy = self.terms.policy
         for dim in self.terms.contested:
             claimed = record.tiers.get(dim)
@@ -879,6 +941,11 @@ def _deadline(terms: Terms, state: State) -> int | None:
 def revalidated(record: object, seq: int) -> Header:
     """The record as the schema sees it. A record built in process may have skipped
     validation (``model_construct``); the core judges only what would survive the wire."""
+    return _revalidated_wire(record, seq)[0]
+
+
+def _revalidated_wire(record: object, seq: int) -> tuple[Header, dict[str, Any]]:
+    """``revalidated``, with the JSON dump (the wire form) the record was validated from."""
     if not isinstance(record, Header):
         raise ProtocolViolation(Code.SCHEMA, "(record)", "not a record", seq=seq)
     try:
@@ -887,10 +954,14 @@ def revalidated(record: object, seq: int) -> Header:
         raise ProtocolViolation(Code.SCHEMA, "(record)", f"cannot serialise: {error}",
                                 seq=seq) from None
     try:
-        return parse_record(dumped)
+        return parse_record(dumped), dumped
     except ProtocolViolation as violation:
         violation.seq = seq
         raise
+
+
+# How many fields each record type has (a wire dump of a complete record has one key each).
+_FIELD_COUNT: Mapping[type[Header], int] = {t: len(t.model_fields) for t in RECORD_TYPES}
 
 
 def _kind(record: Header) -> str:

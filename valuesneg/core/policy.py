@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .canonical import content_hash
+from .derived import DerivedCache
 from .ids import Id
 from .vocabulary import EntryKind
 
@@ -53,9 +54,7 @@ class Preemptible(BaseModel):
     tier: Id
 
 
-class Policy(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
-
+class Policy(DerivedCache):
     id: Id
     round_cap: Annotated[int, Field(ge=1, le=10_000)]
     timeout_ticks: Annotated[int, Field(ge=1)]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .canonical import content_hash
 from .confidentiality import Attestation, PublicKey, hidden_contested_scope
+from .derived import DerivedCache
 from .division import MAX_SPACE
 from .ids import CORE, Hash, Id
 from .policy import Policy
@@ -34,10 +35,8 @@ class Dimension(BaseModel):
         return self.units > 1
 
 
-class Envelope(BaseModel):
+class Envelope(DerivedCache):
     """The scope a party claims, per dimension, as a set of named scope items."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
     scope: dict[Id, tuple[Id, ...]]
 
@@ -67,16 +66,15 @@ class Party(BaseModel):
     attestation: Attestation | None = None
 
 
-class Terms(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
-
+class Terms(DerivedCache):
     negotiation: Id
     dimensions: Annotated[tuple[Dimension, ...], Field(min_length=1)]
     parties: Annotated[tuple[Party, ...], Field(min_length=2)]
     policy: Policy
     vocabulary: Vocabulary
     moral_graph: Hash | None = None
-    authorities: dict[Id, PublicKey] = {}  # trusted attestation authorities: Ed25519 keys
+    # trusted attestation authorities: Ed25519 keys
+    authorities: dict[Id, PublicKey] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Terms:
@@ -217,8 +215,13 @@ class Terms(BaseModel):
 
     def hashes(self) -> dict[str, str | None]:
         """What the genesis entry binds: every input the outcome depends on."""
+        return self._bound(content_hash(self))
+
+    def _bound(self, terms_hash: str) -> dict[str, str | None]:
+        # ``hashes()`` given the terms' own content hash, for a caller that already holds
+        # the terms' canonical JSON (the genesis entry) and need not serialise them twice.
         bound: dict[str, str | None] = {
-            "terms": content_hash(self),
+            "terms": terms_hash,
             "policy": self.policy.version,
             "vocabulary": self.vocabulary.version,
             "moral_graph": self.moral_graph,

@@ -71,11 +71,17 @@ def view_for(
     terms, state = negotiation.terms, negotiation.state
     me = terms.party(party).model_copy(update={"envelope": state.envelopes[party]})
     vocab = terms.vocabulary
-    citable = tuple(
-        CitableId(id=i, kind=entry.kind, own=entry.owner == party)
-        for i in vocab.admissible_ids(party, state.revealed)
-        if (entry := vocab.get(i)) is not None
-    )
+    # What a party may cite changes only when a card is revealed, and CitableId is frozen,
+    # so the tuple is built once per (party, revealed) and shared by every later view.
+    memo = negotiation._view_memo
+    key = (party, state.revealed)
+    citable = memo.get(key)
+    if citable is None:
+        citable = memo[key] = tuple(
+            CitableId(id=i, kind=entry.kind, own=entry.owner == party)
+            for i in vocab.admissible_ids(party, state.revealed)
+            if (entry := vocab.get(i)) is not None
+        )
     proposal = state.proposal
     table = (
         None

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from .canonical import content_hash
+from .derived import DerivedCache
 from .errors import Code, ProtocolViolation
 from .ids import Id
 
@@ -24,9 +25,7 @@ class VocabularyEntry(BaseModel):
     private: bool = False  # private entries are citable by their owner only, until revealed
 
 
-class Vocabulary(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
-
+class Vocabulary(DerivedCache):
     entries: tuple[VocabularyEntry, ...]
 
     @model_validator(mode="after")
@@ -67,19 +66,28 @@ class Vocabulary(BaseModel):
         sent, and normalising it would make the lineage differ from what the agent said.
         """
         seen: set[str] = set()
+        index = self._index
         for position, entry_id in enumerate(ids):
-            where = f"{field}[{position}]"
+            # The field path is only formatted on the way to an error: this runs on every id
+            # of every record.
             if entry_id in seen:
-                raise ProtocolViolation(Code.DUPLICATE_ID, where, f"{entry_id!r} cited twice")
+                raise ProtocolViolation(
+                    Code.DUPLICATE_ID, f"{field}[{position}]", f"{entry_id!r} cited twice"
+                )
             seen.add(entry_id)
-            entry = self._index.get(entry_id)
+            entry = index.get(entry_id)
             if entry is None:
                 raise ProtocolViolation(
-                    Code.UNKNOWN_ID, where, f"{entry_id!r} is not in the vocabulary"
+                    Code.UNKNOWN_ID,
+                    f"{field}[{position}]",
+                    f"{entry_id!r} is not in the vocabulary",
                 )
-            if not _admissible(entry, party, revealed):
+            if entry.private and entry.owner != party and entry_id not in revealed:
+                # not _admissible(entry, party, revealed), inlined
                 raise ProtocolViolation(
-                    Code.INADMISSIBLE_ID, where, f"{entry_id!r} is private to {entry.owner!r}"
+                    Code.INADMISSIBLE_ID,
+                    f"{field}[{position}]",
+                    f"{entry_id!r} is private to {entry.owner!r}",
                 )
 
 

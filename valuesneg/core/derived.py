@@ -1,0 +1,29 @@
+"""Frozen models that cache values derived from their fields (hashes, indexes).
+
+``functools.cached_property`` stores in the instance ``__dict__``, and pydantic's
+``model_copy`` copies that ``__dict__`` whole: without this base, a copy with a changed field
+would keep the original's cached content hash and so claim a version it is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict
+
+
+class DerivedCache(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copied = super().model_copy(update=update, deep=deep)
+        for name in _cached_names(type(self)):
+            copied.__dict__.pop(name, None)
+        return copied
+
+
+def _cached_names(cls: type) -> tuple[str, ...]:
+    return tuple(name for klass in cls.__mro__ for name, value in vars(klass).items()
+                 if isinstance(value, cached_property))
