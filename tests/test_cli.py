@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -190,3 +191,13 @@ def test_default_out_never_reuses_a_run_folder(tmp_path: Path,
     runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
     assert runs == ["campsite-supplies", "campsite-supplies-2"]
     assert all((tmp_path / "runs" / r / "lineage.jsonl").exists() for r in runs)
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path: Path) -> None:
+    from valuesneg.io.files import write_atomic
+
+    target = tmp_path / "outcome.json"
+    write_atomic(target, "{}\n")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -8,7 +8,6 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from valuesneg.core import (
     RECORD_TYPES,
@@ -22,59 +21,37 @@ from valuesneg.io.attest import forged_attestations
 from valuesneg.io.files import UserError, read_lines, write_atomic
 from valuesneg.transcript import transcript
 
-if TYPE_CHECKING:
-    from valuesneg.run import RunResult
-
 
 def _verified(path: Path, *, require_outcome: bool) -> Verified:
     return verify_lines(read_lines(path), require_outcome=require_outcome)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from valuesneg.agents.factory import build_agents
-    from valuesneg.run import run_scenario
-    from valuesneg.scenario import load_scenario
+    from valuesneg.orchestration.launch import Options, run_command
 
-    scenario = load_scenario(args.scenario)
-    out = Path(args.out) if args.out else _fresh_dir(Path("runs") / scenario.spec.scenario)
-    invocation = {"scenario": str(Path(args.scenario).resolve()), "backend": args.backend,
-                  "model": args.model, "base_url": args.base_url, "seed": args.seed,
-                  "explain": args.explain}
-    with build_agents(scenario, args.backend, model=args.model, base_url=args.base_url,
-                      seed=args.seed, out=out, explain=args.explain) as (agents, meta):
-        result = run_scenario(scenario, agents, out, meta, invocation)
-    return _report_run(result)
+    options = Options(backend=args.backend, model=args.model, base_url=args.base_url,
+                      seed=args.seed, explain=args.explain, humans=tuple(args.human),
+                      answers=args.answers, checkpoint=args.checkpoint,
+                      concurrency=args.concurrency, quiet=args.quiet)
+    return run_command(args.scenario, args.out, options)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from valuesneg.agents.factory import build_agents
-    from valuesneg.run import load_invocation, resume_scenario
-    from valuesneg.scenario import load_scenario
+    from valuesneg.orchestration.launch import Options, resume_command
 
-    out = Path(args.dir)
-    how = load_invocation(out)
-    scenario = load_scenario(how["scenario"])
-    with build_agents(scenario, how.get("backend", "local"), model=how.get("model"),
-                      base_url=how.get("base_url"), seed=int(how.get("seed") or 0), out=out,
-                      explain=bool(how.get("explain"))) as (agents, meta):
-        result = resume_scenario(scenario, agents, out, meta)
-    return _report_run(result)
+    return resume_command(args.dir, Options(answers=args.answers, checkpoint=args.checkpoint,
+                                            quiet=args.quiet))
 
 
-def _report_run(result: RunResult) -> int:
-    outcome, out = result.outcome, result.out
-    print(f"{outcome.terminal}: {json.dumps(outcome.allocation, sort_keys=True)}")
-    print(f"wrote {out / 'lineage.jsonl'}, {out / 'outcome.json'}, {out / 'report.html'}")
-    return 0
-
-
-def _fresh_dir(base: Path) -> Path:
-    """The default run folder: never reuse one, so running twice keeps both runs."""
-    candidate, n = base, 1
-    while candidate.exists():
-        n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    return candidate
+def _add_run_io(parser: argparse.ArgumentParser) -> None:
+    """What `run` and `resume` share: how human turns are answered, where checkpoints go."""
+    parser.add_argument("--answers", choices=("terminal", "json"), default="terminal",
+                        help="answer human turns at the terminal, or one JSON line per "
+                             "prompt on stdin (prompts go to stdout as JSON lines)")
+    parser.add_argument("--checkpoint", metavar="URL",
+                        help="keep checkpoints in PostgreSQL (postgresql://...) instead of "
+                             "checkpoint.sqlite in the run folder")
+    parser.add_argument("--quiet", action="store_true", help="no live progress display")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -200,8 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "agents that reveal their values, refereed by a "
                                      "deterministic protocol core.")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run one negotiation")
-    run.add_argument("scenario")
+    run = sub.add_parser("run", help="run a negotiation (or several, concurrently)")
+    run.add_argument("scenario", nargs="+",
+                     help="scenario files, or folders of them; several run concurrently")
     run.add_argument("--backend", choices=("local", "openai", "scripted"), default="local")
     run.add_argument("--model")
     run.add_argument("--base-url")
@@ -209,9 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--explain", action="store_true",
                      help="ask LLM agents for free-text reasoning, kept in calls.jsonl only")
+    run.add_argument("--human", action="append", default=[], metavar="PARTY",
+                     help="a person plays this party (repeatable)")
+    run.add_argument("--concurrency", type=int, default=4,
+                     help="how many of several scenarios run at once (default 4)")
+    _add_run_io(run)
     run.set_defaults(func=cmd_run)
     resume = sub.add_parser("resume", help="continue an interrupted run from its checkpoint")
     resume.add_argument("dir", help="the run's --out folder")
+    _add_run_io(resume)
     resume.set_defaults(func=cmd_resume)
     verify = sub.add_parser("verify", help="replay a lineage through the core and check it")
     verify.add_argument("lineage")
@@ -234,7 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     attest.add_argument("--key", required=True, help="the authority's Ed25519 private key (PEM)")
     attest.set_defaults(func=cmd_attest)
     _add_graph(sub)
+    _add_eval(sub)
     return parser
+
+
+def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from valuesneg.evals.cli import add_eval_command
+
+    add_eval_command(sub)
 
 
 def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

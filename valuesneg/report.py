@@ -1,12 +1,19 @@
-"""A self-contained HTML report of one run: readable offline, no scripts, no network."""
+"""A self-contained HTML report of one run: readable offline, no scripts, no network.
+
+What a reader needs to judge the negotiation: how it ended and why (the rule that decided
+each dimension, the tier-break's candidates or the fallback's utilities), what the outcome
+satisfied and sacrificed, a concession plot (each party's utility of every offer, round by
+round), who cited which values, and the transcript with the text of every card cited.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter as Tally
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
-from valuesneg.core import Counter, Header, Outcome, Request
+from valuesneg.core import CORE, Counter, Defer, Header, Outcome, Refuse, Request, TierBreak
 from valuesneg.transcript import describe
 
 if TYPE_CHECKING:
@@ -14,27 +21,46 @@ if TYPE_CHECKING:
     from valuesneg.scenario import Scenario
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;
 text-align:left;vertical-align:top}code{background:#f3f3f3;padding:0 .2rem}
-.core{color:#555}.sacrificed{color:#a40}.satisfied{color:#070}
+.core{color:#555}.sacrificed{color:#a40}.satisfied{color:#070}.cited{font-size:.9em}
+.cited span{display:inline-block;margin:0 .3rem .2rem 0;padding:0 .3rem;border-radius:3px;
+background:#eef3fb}.cited span.value{background:#fdf1dc}svg text{font-family:inherit}
 """
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
+_RULES = {"agreed": "agreed by the parties",
+          "tier_break": "tier-break at the round cap: the highest tier wins",
+          "nash": "fallback: Nash bargaining over the declared utilities",
+          "equal_split": "fallback: equal split", "priority": "fallback: priority rule"}
+
+Allocation = dict[str, dict[str, int]]
 
 
-def offers(records: Sequence[Header]) -> list[tuple[int, dict[str, dict[str, int]]]]:
-    """Every proposal put on the table, in order, as full allocations."""
-    table: dict[str, dict[str, int]] = {}
+def offers(records: Sequence[Header]) -> list[tuple[int, int, str, Allocation]]:
+    """Every proposal put on the table, in order: (record seq, round, proposer, allocation).
+
+    The round is the one the offer was made in: every non-accepting response (counter,
+    refuse, defer, silence) before it cost one.
+    """
+    table: Allocation = {}
     seen = []
+    spent = 0
     for record in records:
         if isinstance(record, Request):
             table = {d: dict(s) for d, s in record.proposal.items()}
         elif isinstance(record, Counter):
             table = {**table, record.dimension: dict(record.value)}
-        else:
-            continue
-        seen.append((record.seq, table))
+        if isinstance(record, Request | Counter):
+            seen.append((record.seq, spent + 1, record.sender, table))
+        if isinstance(record, Counter | Refuse | Defer):
+            spent += 1
     return seen
+
+
+def utility(scenario: Scenario, alloc: Mapping[str, Mapping[str, int]], party: str) -> float:
+    weights = scenario.terms.party(party).weights
+    return sum(weights.get(d, 0.0) * share.get(party, 0) for d, share in alloc.items())
 
 
 def concession_svg(scenario: Scenario, records: Sequence[Header]) -> str:
@@ -43,37 +69,47 @@ def concession_svg(scenario: Scenario, records: Sequence[Header]) -> str:
     if not points:
         return "<p>No offers were made.</p>"
     parties = scenario.terms.claimants
-    series = {p: [_utility(scenario, alloc, p) for _, alloc in points] for p in parties}
+    series = {p: [utility(scenario, alloc, p) for *_, alloc in points] for p in parties}
     top = max(max(v) for v in series.values()) or 1.0
-    width, height, pad = 560, 220, 30
-    step = (width - 2 * pad) / max(1, len(points) - 1)
-    lines = []
+    width, height, left, right, pad = 640, 260, 46, 120, 34
+    step = (width - left - right) / max(1, len(points) - 1)
+
+    def x(i: int) -> float:
+        return left + i * step
+
+    def y(v: float) -> float:
+        return height - pad - v / top * (height - 2 * pad)
+
+    parts = [f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" '
+             f'stroke="#999"/><line x1="{left}" y1="{y(0):.1f}" x2="{left}" y2="{y(top):.1f}" '
+             f'stroke="#999"/>']
+    for tick in (0.0, top / 2, top):
+        parts.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" font-size="11" '
+                     f'text-anchor="end">{tick:g}</text>')
+    for i, (seq, rnd, proposer, _) in enumerate(points):
+        parts.append(f'<text x="{x(i):.1f}" y="{height - pad + 14}" font-size="10" '
+                     f'text-anchor="middle">r{rnd}<title>record #{seq}, offered by '
+                     f'{escape(proposer)} in round {rnd}</title></text>')
     for index, (party, values) in enumerate(series.items()):
-        coords = " ".join(f"{pad + i * step:.1f},{height - pad - v / top * (height - 2 * pad):.1f}"
-                          for i, v in enumerate(values))
         colour = _COLOURS[index % len(_COLOURS)]
-        lines.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
-                     f'points="{coords}"/><text x="{width - pad + 4}" y="{20 + 14 * index}" '
-                     f'fill="{colour}" font-size="12">{escape(party)}</text>')
-    return (f'<svg role="img" aria-label="concession plot" width="{width + 80}" '
-            f'height="{height}" xmlns="http://www.w3.org/2000/svg">'
-            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-            f'stroke="#999"/><text x="{pad}" y="{height - 8}" font-size="11">offers in order '
-            f'(utility of each offer to each party; max {top:g})</text>{"".join(lines)}</svg>')
-
-
-def _utility(scenario: Scenario, alloc: dict[str, dict[str, int]], party: str) -> float:
-    weights = scenario.terms.party(party).weights
-    return sum(weights.get(d, 0.0) * share.get(party, 0) for d, share in alloc.items())
+        coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+        parts.append(f'<polyline class="series" fill="none" stroke="{colour}" '
+                     f'stroke-width="2" points="{coords}"/>')
+        parts += [f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"><title>'
+                  f'{escape(party)}: {v:g} (record #{points[i][0]})</title></circle>'
+                  for i, v in enumerate(values)]
+        parts.append(f'<text x="{width - right + 10}" y="{pad + 16 * index}" fill="{colour}" '
+                     f'font-size="12">{escape(party)}</text>')
+    parts.append(f'<text x="{left}" y="{height - 4}" font-size="11">round of each offer; '
+                 f"height: what the offer is worth to each party (declared weights)</text>")
+    return (f'<svg id="concession" role="img" aria-label="concession plot" width="{width}" '
+            f'height="{height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>')
 
 
 def render_report(scenario: Scenario, records: Sequence[Header], turns: Sequence[Turn]) -> str:
     outcome = next((r for r in records if isinstance(r, Outcome)), None)
-    rows = "".join(
-        f'<tr class="{"core" if r.sender == "core" else "party"}"><td>{r.seq}</td>'
-        f"<td>{r.tick}</td><td>{escape(r.kind)}</td><td>{escape(describe(r))}</td></tr>"
-        for r in records)
     refused = sum(len(t.refusals) for t in turns)
+    titles = _titles(scenario)
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>valuesneg: {escape(scenario.spec.title)}</title><style>{_STYLE}</style></head>"
@@ -82,22 +118,94 @@ def render_report(scenario: Scenario, records: Sequence[Header], turns: Sequence
         f"{escape(', '.join(scenario.terms.party_ids))}; contested "
         f"{escape(', '.join(scenario.terms.contested))}. {len(turns)} turns, {refused} records "
         f"refused by the core and re-asked.</p>"
-        f"<h2>Outcome</h2>{_outcome_html(outcome)}"
-        f"<h2>Concession</h2>{concession_svg(scenario, records)}"
-        f"<h2>Transcript</h2><table><tr><th>#</th><th>tick</th><th>kind</th><th>what, and the "
-        f"values cited</th></tr>{rows}</table></body></html>\n")
+        f'<section id="outcome"><h2>Outcome</h2>{_outcome_html(scenario, outcome, records)}'
+        f"</section>"
+        f'<section><h2>Concession</h2>{concession_svg(scenario, records)}</section>'
+        f'<section id="values"><h2>Who cited which values</h2>'
+        f"{_citations_html(records, titles)}</section>"
+        f'<section><h2>Transcript</h2><table id="transcript"><tr><th>#</th><th>tick</th>'
+        f"<th>kind</th><th>what</th><th>values and reasons cited</th></tr>"
+        f"{''.join(_row(r, titles) for r in records)}</table></section></body></html>\n")
 
 
-def _outcome_html(outcome: Outcome | None) -> str:
+def _titles(scenario: Scenario) -> dict[str, str]:
+    """What each card and attentional-policy id of the moral graph says, for a reader."""
+    titles = {}
+    for card in scenario.graph.cards:
+        titles[card.id] = card.title
+        for ap in card.attentional_policies:
+            titles[ap.id] = f"{card.title}: {ap.text}"
+    return titles
+
+
+def _cited(record: Header) -> tuple[str, ...]:
+    ids = getattr(record, "rationale", None) or getattr(record, "reasons", None) or ()
+    return tuple(ids)
+
+
+def _chip(cited: str, titles: Mapping[str, str]) -> str:
+    if cited in titles:
+        return (f'<span class="value" title="{escape(cited)}">{escape(titles[cited])}</span>')
+    return f"<span><code>{escape(cited)}</code></span>"
+
+
+def _row(record: Header, titles: Mapping[str, str]) -> str:
+    chips = "".join(_chip(i, titles) for i in _cited(record))
+    return (f'<tr class="{"core" if record.sender == CORE else "party"}"><td>{record.seq}</td>'
+            f"<td>{record.tick}</td><td>{escape(record.kind)}</td>"
+            f'<td>{escape(describe(record))}</td><td class="cited">{chips}</td></tr>')
+
+
+def _citations_html(records: Sequence[Header], titles: Mapping[str, str]) -> str:
+    """Per party, the values-card and attentional-policy ids it cited, and how often."""
+    cited: dict[str, Tally[str]] = {}
+    for record in records:
+        if record.sender != CORE:
+            cited.setdefault(record.sender, Tally()).update(
+                i for i in _cited(record) if i in titles)
+    rows = "".join(
+        f"<tr><td>{escape(party)}</td><td class=\"cited\">"
+        + ("".join(f"{_chip(i, titles)}×{n} " for i, n in tally.most_common()) or "none")
+        + "</td></tr>" for party, tally in cited.items())
+    return f"<table><tr><th>party</th><th>values cited (times)</th></tr>{rows}</table>"
+
+
+def _outcome_html(scenario: Scenario, outcome: Outcome | None,
+                  records: Sequence[Header]) -> str:
     if outcome is None:
         return "<p>No terminal outcome.</p>"
     sat = "".join(f'<li class="satisfied">{escape(p)}</li>' for p in outcome.satisfied)
     sac = "".join(f'<li class="sacrificed">{escape(s.property)}: {s.magnitude:.3f}</li>'
                   for s in outcome.sacrificed)
-    rules = "".join(f"<li>{escape(d.dimension)}: {escape(d.rule)}"
-                    + (f" (winner {escape(d.winner)})" if d.winner else "") + "</li>"
-                    for d in outcome.justification.decisions)
     return (f'<p id="terminal">Terminal: <strong>{escape(outcome.terminal)}</strong></p>'
-            f"<p>{escape(describe(outcome))}</p><h3>How each dimension was decided</h3>"
-            f"<ul>{rules}</ul><h3>Satisfied</h3><ul>{sat or '<li>none</li>'}</ul>"
-            f"<h3>Sacrificed</h3><ul>{sac or '<li>none</li>'}</ul>")
+            f"<p>{escape(describe(outcome))}</p>"
+            f'<h3>Why it ended this way</h3><div id="explanation">'
+            f"{_explanation(scenario, outcome, records)}</div>"
+            f'<h3>Satisfied</h3><ul id="satisfied">{sat or "<li>none</li>"}</ul>'
+            f'<h3>Sacrificed</h3><ul id="sacrificed">{sac or "<li>none</li>"}</ul>')
+
+
+def _explanation(scenario: Scenario, outcome: Outcome, records: Sequence[Header]) -> str:
+    """The rule behind each dimension, the tier-breaks as the core recorded them, and each
+    party's utility against what it would get with no deal."""
+    just = outcome.justification
+    rules = "".join(f"<li>{escape(d.dimension)}: {escape(_RULES[d.rule])}"
+                    + (f" (winner {escape(d.winner)})" if d.winner else "") + "</li>"
+                    for d in just.decisions)
+    breaks = "".join(f"<li>{escape(describe(r))}</li>" for r in records
+                     if isinstance(r, TierBreak))
+    if outcome.terminal == "agreement":
+        lead = (f"<p>Agreed in round {just.rounds}: accepted by "
+                f"{escape(', '.join(just.accepted_by))}.</p>")
+    else:
+        lead = (f"<p>No agreement within the round cap ({scenario.terms.policy.round_cap}); "
+                f"the policy decided, under {escape(', '.join(just.clauses))}.</p>")
+    utilities = "".join(
+        f"<tr><td>{escape(p)}</td><td>{u:g}</td><td>{just.disagreement.get(p, 0.0):g}</td></tr>"
+        for p, u in just.utilities.items())
+    nash = "" if just.nash_product is None else \
+        f"<p>Nash product of the gains: {just.nash_product:g}.</p>"
+    return (f"{lead}<ul>{rules}</ul>"
+            + (f"<p>Tier-breaks:</p><ul>{breaks}</ul>" if breaks else "")
+            + f"<table><tr><th>party</th><th>utility of the outcome</th><th>with no deal"
+            f"</th></tr>{utilities}</table>{nash}")

@@ -14,24 +14,33 @@ continue from its checkpoint: a record checkpointed but not in the lineage is ap
 without asking its agent again, and a step whose entries the lineage already holds is
 skipped (see ``valuesneg.orchestration.driver``). The traces are non-binding: deduplicated
 by seq on resume, and a line lost to a crash between steps 2 and 3 is only a trace line.
+
+The checkpoints go to ``checkpoint.sqlite`` in the run folder, or to PostgreSQL when a URL
+is given; run.json names the run's checkpoint thread, so many runs can share one database.
+A human party's turn pauses the graph in its checkpoint (see ``orchestration.graph``), so a
+run left waiting for an answer resumes at that very prompt.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from valuesneg.agents.base import Agent
 from valuesneg.core import Entry, Ledger, LineageError, Outcome, verify_lines
 from valuesneg.io.files import LineageWriter, UserError, read_json, write_atomic
 from valuesneg.orchestration.driver import Driver, Turn
-from valuesneg.orchestration.graph import drive
+from valuesneg.orchestration.graph import THREAD, Observer, drive
+from valuesneg.orchestration.humans import Answerer
 from valuesneg.report import render_report
 from valuesneg.scenario import Scenario
 
@@ -57,19 +66,34 @@ class RunResult:
         return outcome
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """Who answers for human parties, and who watches the run go by (both optional)."""
+
+    answer: Answerer | None = None
+    observe: Observer | None = None
+
+
 def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
                  meta: Mapping[str, Any] | None = None,
-                 invocation: Mapping[str, Any] | None = None) -> RunResult:
-    """Run to a terminal outcome; the lineage is written entry by entry as the core appends."""
+                 invocation: Mapping[str, Any] | None = None, *,
+                 checkpoint: str | None = None, hooks: Hooks = Hooks()) -> RunResult:
+    """Run to a terminal outcome; the lineage is written entry by entry as the core appends.
+
+    ``checkpoint`` is a PostgreSQL URL to keep the checkpoints in (shared by many runs, each
+    on its own thread); without one they go to ``checkpoint.sqlite`` in ``out``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     lineage = out / LINEAGE
     if lineage.exists():
         raise UserError(f"{lineage}: already exists; choose another --out or remove it")
     for stale in (CHECKPOINT, TURNS, CALLS):  # left by a run whose lineage was removed
         (out / stale).unlink(missing_ok=True)
-    write_atomic(out / INVOCATION, json.dumps(dict(invocation or {}), indent=2,
-                                              sort_keys=True) + "\n")
-    return _drive(scenario, agents, out, meta or {}, resume_from=None)
+    how = {**(invocation or {}), "thread": uuid.uuid4().hex,
+           "checkpoint": None if checkpoint is None else redacted(checkpoint)}
+    write_atomic(out / INVOCATION, json.dumps(how, indent=2, sort_keys=True) + "\n")
+    return _drive(scenario, agents, out, meta or {}, resume_from=None,
+                  where=Checkpoint(checkpoint, how["thread"]), hooks=hooks)
 
 
 def load_invocation(out: Path) -> dict[str, Any]:
@@ -82,17 +106,29 @@ def load_invocation(out: Path) -> dict[str, Any]:
 
 
 def resume_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
-                    meta: Mapping[str, Any] | None = None) -> RunResult:
-    """Continue an interrupted run from its lineage and checkpoint."""
+                    meta: Mapping[str, Any] | None = None, *,
+                    checkpoint: str | None = None, hooks: Hooks = Hooks()) -> RunResult:
+    """Continue an interrupted run from its lineage and checkpoint. ``checkpoint`` overrides
+    the PostgreSQL URL run.json names (which is kept without its password)."""
+    how = load_invocation(out)
     ledger = recover_lineage(out / LINEAGE)
     if ledger is not None and ledger.negotiation.terms.hashes() != scenario.terms.hashes():
         raise UserError(f"{out / LINEAGE}: was started under other terms than "
                         f"{scenario.path} holds now; cannot resume")
-    return _drive(scenario, agents, out, meta or {}, resume_from=ledger)
+    where = Checkpoint(checkpoint or how.get("checkpoint"), how.get("thread") or THREAD)
+    return _drive(scenario, agents, out, meta or {}, resume_from=ledger, where=where,
+                  hooks=hooks)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    url: str | None  # PostgreSQL; None: checkpoint.sqlite in the run directory
+    thread: str
 
 
 def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
-           meta: Mapping[str, Any], resume_from: Ledger | None) -> RunResult:
+           meta: Mapping[str, Any], resume_from: Ledger | None, where: Checkpoint,
+           hooks: Hooks) -> RunResult:
     with ExitStack() as stack:
         writer = stack.enter_context(LineageWriter(out / LINEAGE))
         turns = stack.enter_context(TurnLog(out / TURNS))
@@ -104,16 +140,38 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
         driver = Driver(scenario.terms, agents, on_entries=log_entries, on_turn=turns.write,
                         envelope_changes=scenario.envelope_changes(), resume_from=resume_from)
-        drive(driver, stack.enter_context(_checkpointer(out / CHECKPOINT)))
+        saver = stack.enter_context(checkpointer(where.url, out / CHECKPOINT))
+        drive(driver, saver, thread=where.thread, answer=hooks.answer, observe=hooks.observe)
     result = RunResult(out, driver.ledger, tuple(turns.turns))
     write_outputs(scenario, result, meta)
     return result
 
 
 @contextmanager
-def _checkpointer(path: Path) -> Iterator[SqliteSaver]:
-    with SqliteSaver.from_conn_string(str(path)) as saver:
-        yield saver
+def checkpointer(url: str | None, path: Path) -> Iterator[BaseCheckpointSaver[Any]]:
+    if url is None:
+        with SqliteSaver.from_conn_string(str(path)) as saver:
+            yield saver
+        return
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg import Error
+
+    try:
+        with PostgresSaver.from_conn_string(url) as saver:
+            saver.setup()  # creates or migrates its tables; safe to repeat
+            yield saver
+    except Error as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise UserError(f"checkpoint {redacted(url)}: {reason}") from None
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, fit for run.json and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@{host}"))
 
 
 # -- rebuilding the core from the lineage ------------------------------------------------------

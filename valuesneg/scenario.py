@@ -39,7 +39,7 @@ class _Strict(BaseModel):
 
 
 class AgentSpec(_Strict):
-    backend: Literal["scripted", "llm"] = "llm"
+    backend: Literal["scripted", "llm", "human"] = "llm"  # human: answered at a prompt
     strategy: str = "linear"  # scripted strategy, or the fallback when no model is used
     deliberates: bool = False  # defers once before answering its first proposal
 

@@ -8,23 +8,19 @@ including between a party's record and the entries the core appends because of i
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from langgraph.checkpoint.sqlite import SqliteSaver
 
 from valuesneg.cli import main
 from valuesneg.core import CORE, verify_lines
-from valuesneg.io.files import KILL_AFTER_ENTRIES
-from valuesneg.orchestration.graph import THREAD
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "moral_graphs" / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios"
+KilledRun = Callable[..., "subprocess.Popen[bytes]"]
 
 
 @pytest.fixture(scope="module")
@@ -53,29 +49,10 @@ def kill_points(lines: list[str]) -> dict[str, int]:
             "last-entry": len(lines)}
 
 
-def killed_run(scenario: str, out: Path, after: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, KILL_AFTER_ENTRIES: str(after)}
-    return subprocess.Popen([sys.executable, "-m", "valuesneg.cli", "run",
-                             str(SCENARIOS / f"{scenario}.yaml"), "--backend", "scripted",
-                             "--out", str(out)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-
-
-def decisions_per_seq(out: Path) -> Counter[int]:
-    """How many times an agent was asked for each turn, across both processes: each run of
-    the decide node leaves a checkpoint that waits to apply that turn's record."""
-    asked: Counter[int] = Counter()
-    with SqliteSaver.from_conn_string(str(out / "checkpoint.sqlite")) as saver:
-        for saved in saver.list({"configurable": {"thread_id": THREAD}}):
-            turn = saved.checkpoint["channel_values"].get("turn")
-            if turn and turn["pending"] is not None:
-                asked[turn["seq"]] += 1
-    return asked
-
-
 @pytest.mark.parametrize("scenario", ["campsite_supplies", "supervised_operation"])
 def test_a_run_killed_anywhere_resumes_to_the_clean_lineage(
-        scenario: str, clean: dict[str, list[str]], tmp_path: Path) -> None:
+        scenario: str, clean: dict[str, list[str]], tmp_path: Path,
+        killed_run: KilledRun, decisions_per_seq: Callable[[Path], Counter[int]]) -> None:
     expected = clean[scenario]
     points = kill_points(expected)
     procs = {name: killed_run(scenario, tmp_path / name, after)
@@ -98,7 +75,7 @@ def test_a_run_killed_anywhere_resumes_to_the_clean_lineage(
 
 
 def test_a_torn_last_line_is_dropped_and_written_again(
-        clean: dict[str, list[str]], tmp_path: Path) -> None:
+        clean: dict[str, list[str]], tmp_path: Path, killed_run: KilledRun) -> None:
     expected = clean["campsite_supplies"]
     after = kill_points(expected)["before-consequences"]
     out = tmp_path / "torn"
@@ -111,7 +88,8 @@ def test_a_torn_last_line_is_dropped_and_written_again(
 
 
 def test_resume_refuses_an_edited_lineage(clean: dict[str, list[str]], tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+                                          capsys: pytest.CaptureFixture[str],
+                                          killed_run: KilledRun) -> None:
     out = tmp_path / "edited"
     assert killed_run("campsite_supplies", out, 6).wait(timeout=120) == -signal.SIGKILL
     lines = (out / "lineage.jsonl").read_text().splitlines()

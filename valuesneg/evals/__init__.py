@@ -1,0 +1,44 @@
+"""Eval suites and the runner behind ``valuesneg eval SUITE``.
+
+Suites register by name as ``"module:function"`` and are imported only when run, so that a
+suite's dependencies (matplotlib, a model server) cost nothing to the rest of the CLI.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from valuesneg.io.files import UserError
+
+from .base import EvalConfig, Suite, SuiteResult
+
+SUITES: dict[str, str] = {
+    "winwin": "valuesneg.evals.winwin:run",
+    "bypass": "valuesneg.evals.bypass:run",
+    "manipulation": "valuesneg.evals.manipulation:run",
+    "integrity": "valuesneg.evals.integrity:run",
+    "margin": "valuesneg.evals.margin:run",
+}
+
+
+def load_suite(name: str) -> Suite:
+    """The suite registered as ``name``; ``UserError`` if unknown or not installed."""
+    if name not in SUITES:
+        raise UserError(f"unknown eval suite {name!r} (choose from {', '.join(SUITES)})")
+    module_name, function = SUITES[name].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:  # a missing dependency inside the suite: a real bug
+            raise
+        raise UserError(f"eval suite {name!r} is registered but its module {module_name} is "
+                        "not there (not implemented in this checkout)") from None
+    suite: Suite = getattr(module, function)
+    return suite
+
+
+def run_suite(config: EvalConfig) -> SuiteResult:
+    return load_suite(config.suite)(config)
+
+
+__all__ = ["SUITES", "EvalConfig", "SuiteResult", "load_suite", "run_suite"]

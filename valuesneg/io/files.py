@@ -41,11 +41,23 @@ def read_json(path: Path) -> Any:
         raise UserError(f"{path}: cannot read ({error})") from None
 
 
+def _read_umask() -> int:
+    # The only way to read the umask is to set it; done once, at import, before any thread.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write a whole file or nothing: a crash never leaves a half-written output."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); outputs get the mode open() would give them.
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

@@ -66,6 +66,14 @@ class TurnProgress(TypedDict):
     done: bool
 
 
+def check_sender(record: Header, party: str) -> None:
+    """An agent may only speak for its own party. The core judges what a party may say, not
+    who is on the wire: binding a channel to a party is the caller's job (sans-IO)."""
+    if record.sender != party:
+        raise ProtocolViolation(Code.NOT_YOUR_TURN, "sender",
+                                f"{party!r} is to act, not {record.sender!r}", seq=record.seq)
+
+
 def next_step(progress: TurnProgress, budget: int) -> Step:
     if progress["done"]:
         return "done"
@@ -158,10 +166,7 @@ class Driver:
         assert progress["pending"] is not None
         record = parse_record(progress["pending"])
         try:
-            if record.sender != progress["party"]:  # an agent may only speak for its party
-                raise ProtocolViolation(Code.NOT_YOUR_TURN, "sender",
-                                        f"{progress['party']!r} is to act, not "
-                                        f"{record.sender!r}", seq=record.seq)
+            check_sender(record, progress["party"])
             entries = self.ledger.apply(record)
         except ProtocolViolation as violation:
             return {**progress, "pending": None,

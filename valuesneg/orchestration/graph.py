@@ -13,23 +13,34 @@ of the negotiation, and a resumed run rebuilds the core from it (``valuesneg.run
 With ``durability="sync"`` each checkpoint is saved before the next node runs, so after a
 crash the checkpoint is at most one node behind the lineage; the nodes that write to the
 lineage skip what it already holds, so that one node can safely run again.
+
+A human party's turn pauses inside ``decide`` (``interrupt()``, checkpointed). When the
+answer comes, even from another process after a crash, langgraph runs that ``decide`` node
+again from its start: it builds the party's view and asks the human agent, which now gets
+the answer back from ``interrupt()``. Nothing else runs again: every earlier node, the other
+parties' model calls among them, finished and was checkpointed before the pause.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 
 from valuesneg.core import Terms
 
 from .driver import Driver, TurnProgress, next_step, turn_limit
+from .humans import Answerer, NoAnswer
 from .memory import Memory, restore, snapshot
+from .progress import PAUSED, Step
 
-THREAD = "negotiation"  # one negotiation per run directory, so one thread per checkpoint file
+THREAD = "negotiation"  # the thread of a run whose run.json names none (one per SQLite file)
 
 
 class NegotiationState(TypedDict):
@@ -64,18 +75,49 @@ def build_graph(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = 
     return graph.compile(checkpointer=checkpointer)
 
 
-def drive(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None) -> None:
-    """Run the negotiation to its end, continuing from the checkpoint if there is one."""
-    graph = build_graph(driver, checkpointer)
-    config: RunnableConfig = {"configurable": {"thread_id": THREAD},
+Observer = Callable[[Step], None]
+
+
+def drive(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None, *,
+          thread: str = THREAD, answer: Answerer | None = None,
+          observe: Observer | None = None) -> None:
+    """Run the negotiation to its end, continuing from the checkpoint if there is one.
+
+    A human party's turn pauses the graph (``interrupt()``); ``answer`` is asked for the
+    decision and the graph resumes with it. Without a checkpointer the run is kept in memory,
+    since langgraph needs one to pause at all.
+    """
+    graph = build_graph(driver, checkpointer or InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": thread},
                               "recursion_limit": recursion_limit(driver.terms)}
-    if checkpointer is None:  # (langgraph 1.2 fails on a durability without a checkpointer)
-        graph.invoke(_start(), config)
-        return
     saved = graph.get_state(config)
     for party, memory in saved.values.get("memory", {}).items():
         restore(driver.agents[party], memory)
-    graph.invoke(None if saved.values else _start(), config, durability="sync")
+    feed: NegotiationState | Command[Any] | None = None if saved.values else _start()
+    paused = saved.interrupts if saved.values else ()
+    watch: Observer = observe or (lambda _: None)
+    while True:
+        if paused:  # a human's turn: ask, then go on from the same node with the answer
+            prompt = paused[0].value
+            if answer is None:
+                raise NoAnswer(f"{prompt['party']!r} is a human party, and nobody was given "
+                               "to answer for them")
+            watch(_step(driver, PAUSED, prompt["party"]))
+            feed = Command(resume=answer(prompt))
+        for update in graph.stream(feed, config, stream_mode="updates", durability="sync"):
+            for node, change in update.items():
+                if node != "__interrupt__":
+                    turn = (change or {}).get("turn")
+                    watch(_step(driver, node, turn["party"] if turn and not turn["done"]
+                                else None))
+        paused = graph.get_state(config).interrupts
+        if not paused:
+            return
+
+
+def _step(driver: Driver, node: str, party: str | None) -> Step:
+    return Step(node, party, driver.ledger.negotiation.state.rounds,
+                driver.terms.policy.round_cap)
 
 
 def _start() -> NegotiationState:

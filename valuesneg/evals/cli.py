@@ -1,0 +1,92 @@
+"""``valuesneg eval SUITE``: run an eval suite, write ``metrics.json`` and ``report.html``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import cast, get_args
+
+from valuesneg.io.files import UserError
+
+from .base import Backend, Dataset, DatasetKind, EvalConfig
+
+KINDS: tuple[str, ...] = get_args(DatasetKind)
+BACKENDS: tuple[str, ...] = get_args(Backend)
+
+
+def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from . import SUITES
+
+    parser = sub.add_parser("eval", help="run an eval suite: metrics.json and report.html")
+    parser.add_argument("suite", help=f"one of: {', '.join(SUITES)}")
+    parser.add_argument("--dataset", metavar="KIND:PATH",
+                        help=f"a public corpus to run on; KIND is one of {', '.join(KINDS)}")
+    parser.add_argument("--backend", choices=BACKENDS, default="scripted")
+    parser.add_argument("--strategy", default="values",
+                        help="the scripted strategy of the agents under test")
+    parser.add_argument("--out", help="output folder (default runs/eval-SUITE-TIMESTAMP)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=_positive, metavar="N",
+                        help="run at most N negotiations, for a quick look")
+    parser.add_argument("--concurrency", type=_positive, default=4,
+                        help="negotiations in flight at once against one model endpoint")
+    parser.add_argument("--model")
+    parser.add_argument("--base-url")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from . import load_suite
+    from .report import write_outputs
+
+    suite = load_suite(args.suite)
+    out = Path(args.out) if args.out else fresh_dir(Path("runs"), f"eval-{args.suite}")
+    config = EvalConfig(suite=args.suite, out=out, seed=args.seed, backend=args.backend,
+                        strategy=args.strategy, dataset=parse_dataset(args.dataset),
+                        limit=args.limit, concurrency=args.concurrency, model=args.model,
+                        base_url=args.base_url, progress=not args.no_progress)
+    started = time.perf_counter()
+    result = suite(config)
+    metrics_path, report_path = write_outputs(config, result, time.perf_counter() - started)
+    headline = ", ".join(f"{k} {v}" for k, v in result.metrics.items()
+                         if isinstance(v, int | float) and not isinstance(v, bool))
+    print(f"{args.suite}: {headline}")
+    print(f"wrote {metrics_path} and {report_path}")
+    return 0
+
+
+def parse_dataset(text: str | None) -> Dataset | None:
+    """``KIND:PATH`` (the path may itself contain ':'); the path must exist."""
+    if text is None:
+        return None
+    kind, sep, path = text.partition(":")
+    if not sep or not path:
+        raise UserError(f"--dataset {text!r}: expected KIND:PATH, e.g. casino:casino_train.json")
+    if kind not in KINDS:
+        raise UserError(f"--dataset {text!r}: unknown kind {kind!r} (choose from "
+                        f"{', '.join(KINDS)})")
+    if not Path(path).exists():
+        raise UserError(f"--dataset {text!r}: {path}: no such file or folder")
+    return Dataset(kind=cast(DatasetKind, kind), path=Path(path))
+
+
+def fresh_dir(parent: Path, stem: str) -> Path:
+    """A new folder name under ``parent``: never reuse one, so two runs keep both."""
+    base = parent / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
