@@ -89,6 +89,35 @@ class Misreporter:
 
 
 @dataclass
+class PriorityHider:
+    """Hides what it wants most: its opening request is made as if its most and least valued
+    dimensions had swapped weights, so its opening signals little interest in its true
+    priority; every later move (accept, counter, refuse) is honest ``strategy`` play.
+
+    The classic CaSiNo deception: claim your high-priority item is low to get it cheaply.
+    """
+
+    name: str
+    strategy: str = "linear"
+    _inner: ScriptedAgent = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._inner = make_scripted(self.name, self.strategy)
+
+    def decide(self, view: PartyView, feedback: ProtocolViolation | None = None) -> Header:
+        return self._inner.decide(self.claimed(view) if view.table is None else view, feedback)
+
+    def claimed(self, view: PartyView) -> PartyView:
+        """The view with the weights of the top and bottom dimensions swapped."""
+        weights = dict(view.me.weights)
+        ranked = sorted(view.units, key=lambda d: (weights.get(d, 0.0), d))
+        if len(ranked) > 1:
+            low, high = ranked[0], ranked[-1]
+            weights[low], weights[high] = weights.get(high, 0.0), weights.get(low, 0.0)
+        return view.model_copy(update={"me": view.me.model_copy(update={"weights": weights})})
+
+
+@dataclass
 class Machiavellian:
     """Bluffs and threatens, within the rules.
 
@@ -869,8 +898,9 @@ def stage(terms: Terms, phase: Phase) -> tuple[Ledger, str]:
     ledger = Ledger(terms)
     _say(ledger, first, "request")
     if phase is Phase.SETTLED:
-        for party in ledger.negotiation.expected():
-            _say(ledger, party, "accept")
+        # Under a majority rule the offer may settle before everyone has answered.
+        while ledger.negotiation.state.phase is Phase.PROPOSED:
+            _say(ledger, ledger.negotiation.expected()[0], "accept")
         return ledger, attacker
     _say(ledger, attacker, "counter")
     _say(ledger, first, "refuse" if phase is Phase.OPEN else "counter")
@@ -892,14 +922,48 @@ class Probe:
         return self.code == self.expected and (self.expected is None or self.state_unchanged)
 
 
+class NotApplicable(Exception):
+    """An attack that cannot be staged on these terms (say, a commit on a grant the attacker
+    never holds because a tier-break gave the only unit away)."""
+
+
+def staged(terms: Terms, attack: Attack) -> tuple[Ledger, Intel]:
+    """The ledger and attacker's knowledge where ``attack`` is tried, or ``NotApplicable``.
+
+    Applicable means: staging reaches the attack's phase with the attacker to move (or, once
+    settled, holding a grant), the attack is ready there, and its record can be built.
+    """
+    try:
+        ledger, attacker = stage(terms, attack.phase)
+    except ProtocolViolation as error:  # the honest staging itself does not fit these terms
+        raise NotApplicable(f"{attack.name}: staging refused ({error.code.value})") from None
+    negotiation = ledger.negotiation
+    if negotiation.state.phase is not attack.phase or (
+            attack.phase is not Phase.SETTLED and attacker not in negotiation.expected()):
+        raise NotApplicable(f"{attack.name}: the attacker is not to move in {attack.phase}")
+    intel = Intel(view_for(negotiation, attacker, tuple(ledger.records)), terms)
+    if not attack.ready(intel):
+        raise NotApplicable(f"{attack.name}: not ready here")
+    try:
+        attack.raw(intel)
+    except (StopIteration, AssertionError, KeyError, IndexError, ValueError) as error:
+        raise NotApplicable(f"{attack.name}: cannot be built ({type(error).__name__})"
+                            ) from None
+    return ledger, intel
+
+
 def probe(terms: Terms, attack: Attack, *, wire: bool = True) -> Probe:
-    """Stage ``attack``'s phase on ``terms``, try it once, and report what the core did."""
-    ledger, attacker = stage(terms, attack.phase)
-    intel = Intel(view_for(ledger.negotiation, attacker, tuple(ledger.records)), terms)
+    """Stage ``attack``'s phase on ``terms``, try it once, and report what the core did.
+
+    Raises ``NotApplicable`` when the attack cannot be staged or built here, so that a
+    failure to *build* an attack is never mistaken for the core breaking.
+    """
+    ledger, intel = staged(terms, attack)
     before, length = ledger.negotiation.state, len(ledger.entries)
     code: str | None = None
+    record = attack.raw(intel) if wire else attack.record(intel)
     try:
-        ledger.apply(parse_record(attack.raw(intel)) if wire else attack.record(intel))
+        ledger.apply(parse_record(record) if isinstance(record, dict) else record)
     except ProtocolViolation as violation:
         code = violation.code.value
     except Exception as error:  # whatever else the core raises is itself the finding
@@ -915,5 +979,6 @@ def probe(terms: Terms, attack: Attack, *, wire: bool = True) -> Probe:
 
 
 __all__ = ["ATTACKS", "INJECTIONS", "INSTRUCTION", "Attack", "BypassAgent", "Intel",
-           "Machiavellian", "Misreporter", "Probe", "PromptInjector", "carries_injection",
-           "even_split", "legal", "probe", "stage"]
+           "Machiavellian", "Misreporter", "NotApplicable", "PriorityHider", "Probe",
+           "PromptInjector", "carries_injection", "even_split", "legal", "probe", "stage",
+           "staged"]

@@ -124,16 +124,29 @@ class ScriptedAgent(ABC):
             held = [d for d in self._by_weight(view, reverse=True) if target[d][view.party]]
             return Request(**header(view), projection=tuple(sorted(view.units)),
                            proposal=target, duration=view.duration_cap,
-                           tiers=dict(view.my_tiers), rationale=reasons(view, held, AGREEMENT))
+                           tiers=dict(view.my_tiers),
+                           rationale=reasons(view, self.cite(view, held), AGREEMENT))
         if utility(view, view.table.allocation) >= goal - _EPS:
-            return Accept(**header(view), rationale=reasons(view, (), EFFICIENCY))
+            return Accept(**header(view), rationale=reasons(view, self.cite(view, ()),
+                                                            EFFICIENCY))
         dim, value = self.counter(view, goal)
-        if self.trade and dim == self.give_order(view)[0] and len(view.units) > 1:
-            # Taking back what I would give away first undoes their trade; refusing makes
-            # them offer a whole package, which can trade across dimensions.
-            return Refuse(**header(view), reasons=reasons(view, (dim,), AGREEMENT))
+        if self.refuses(view, dim, value, goal):
+            return Refuse(**header(view), reasons=reasons(view, self.cite(view, (dim,)),
+                                                          AGREEMENT))
         return Counter(**header(view), dimension=dim, value=value,
-                       rationale=reasons(view, (dim,), AGREEMENT))
+                       rationale=reasons(view, self.cite(view, (dim,)), AGREEMENT))
+
+    def cite(self, view: PartyView, dims: Sequence[str]) -> Sequence[str]:
+        """The dimensions a record cites: those the move holds or takes."""
+        return dims
+
+    def refuses(self, view: PartyView, dim: str, value: dict[str, int], goal: float) -> bool:
+        """Refuse rather than counter with ``value`` on ``dim``?
+
+        Taking back what I would give away first undoes their trade; refusing makes them
+        offer a whole package, which can trade across dimensions.
+        """
+        return self.trade and dim == self.give_order(view)[0] and len(view.units) > 1
 
     def offer(self, view: PartyView, goal: float) -> Allocation:
         """Everything to me, then give units away, least valued first and needs last, for as
@@ -224,6 +237,65 @@ class TitForTatAgent(ConcessionAgent):
         return max(floor, min(best, best - conceded))
 
 
+@dataclass
+class ValuesAgent(ConcessionAgent):
+    """Reveals its values and reads the values others reveal.
+
+    Every record it sends cites all the contested dimensions, most valued first: a checkable
+    declaration of its priorities (its cards come first, as with every scripted party). It
+    reads the same declaration from the others, a record citing every contested dimension,
+    and takes it at its word: a peer's k-th priority is worth to that peer what its own k-th
+    priority is worth to it (the only scale it knows). With that estimate its packages give
+    away first what costs it least per unit the others gain, which is how two value-revealing
+    parties land on the deals that are good for both. Until someone declares, it concedes in
+    its own order, whatever the others' offers seem to say.
+    """
+
+    def cite(self, view: PartyView, dims: Sequence[str]) -> Sequence[str]:
+        return self._by_weight(view, reverse=True)
+
+    def refuses(self, view: PartyView, dim: str, value: dict[str, int], goal: float) -> bool:
+        """Also refuse when the best one-dimension counter is still short of my aspiration
+        and the others declare their priorities too: such a counter grabs a whole dimension
+        they may well accept, a lopsided deal, while a refusal citing my priorities has them
+        offer a whole package that trades on them. A party that declares nothing may not
+        read declarations either, so it gets the counter, which shows what I want."""
+        if super().refuses(view, dim, value, goal):
+            return True
+        assert view.table is not None
+        countered = {**view.table.allocation, dim: value}
+        return bool(declared_priorities(view, answers_only=True)) and utility(
+            view, countered) < goal - _EPS
+
+    def _their_weights(self, view: PartyView) -> dict[str, float]:
+        rankings = declared_priorities(view)
+        if not rankings:
+            return dict.fromkeys(view.units, 1.0)
+        scale = sorted((max(view.me.weights.get(d, 0.0), 0.0) for d in view.units),
+                       reverse=True)
+        if scale[0] <= 0:  # nothing I value to measure theirs by: ranks will do
+            scale = [float(len(scale) - k) for k in range(len(scale))]
+        floor = scale[0] * 1e-3  # ratios need a positive estimate
+        return {d: max(floor, sum(scale[r.index(d)] for r in rankings) / len(rankings))
+                for d in view.units}
+
+
+def declared_priorities(view: PartyView, answers_only: bool = False) -> list[list[str]]:
+    """Each other party's latest declaration: a record of theirs citing every contested
+    dimension, in the order cited. ``answers_only``: not counting requests, which may cite
+    every dimension merely because they keep some of each; an answer citing them all is a
+    party that declares its priorities whatever it does."""
+    latest: dict[str, list[str]] = {}
+    for record in view.transcript:
+        if record.sender == view.party or (answers_only and isinstance(record, Request)):
+            continue
+        cited = getattr(record, "rationale", None) or getattr(record, "reasons", None) or ()
+        dims = [i for i in cited if i in view.units]
+        if len(dims) == len(view.units) and len(set(dims)) == len(dims):
+            latest[record.sender] = dims
+    return list(latest.values())
+
+
 def _time_dependent(strategy: str) -> Callable[[str], ScriptedAgent]:
     return lambda name: ConcessionAgent.named(name, strategy)
 
@@ -231,8 +303,8 @@ def _time_dependent(strategy: str) -> Callable[[str], ScriptedAgent]:
 STRATEGIES: dict[str, Callable[[str], ScriptedAgent]] = {
     **{strategy: _time_dependent(strategy) for strategy in EXPONENTS},
     "tit-for-tat": lambda name: TitForTatAgent(name=name),
-    # Concedes strictly in the order of its own values, whatever the others seem to want.
-    "values": lambda name: ConcessionAgent(name=name, trade=False),
+    # Declares its priorities and trades on the priorities the others declare.
+    "values": lambda name: ValuesAgent(name=name),
 }
 
 
@@ -263,5 +335,5 @@ def _take_units(share: dict[str, int], me: str, units: int) -> dict[str, int]:
 
 
 __all__ = ["EXPONENTS", "STRATEGIES", "Allocation", "ConcessionAgent", "ScriptedAgent",
-           "TitForTatAgent", "best_utility", "floor_utility", "make_scripted", "offers",
-           "peer_interest", "reasons"]
+           "TitForTatAgent", "ValuesAgent", "best_utility", "declared_priorities",
+           "floor_utility", "make_scripted", "offers", "peer_interest", "reasons"]

@@ -1,0 +1,56 @@
+"""`valuesneg eval`: the files it writes, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from valuesneg.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_eval_winwin_writes_metrics_and_a_self_contained_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = main(["eval", "winwin", "--dataset", f"dond:{DATA / 'dond_sample.txt'}",
+                 "--out", str(out), "--no-progress", "--limit", "2", "--seed", "3"])
+    assert code == 0
+    document = json.loads((out / "metrics.json").read_text())
+    run = document["run"]
+    assert (run["suite"], run["seed"], run["config"]["limit"]) == ("winwin", 3, 2)
+    assert document["n"] == 2
+    # recorded: dialogue 1 agreed at the best joint points, dialogue 2 failed
+    assert document["human"]["recorded"]["joint_efficiency_all"] == 0.5
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+    assert [row["name"] for row in rows] == ["dond-1", "dond-2"]
+    text = (out / "metrics.json").read_text()
+    assert text == json.dumps(document, indent=2, sort_keys=True) + "\n"
+    report = (out / "report.html").read_text()
+    assert report.count("<svg") == 2 and "joint_efficiency_agreed" in report
+    assert "<script" not in report and "<link" not in report  # nothing to fetch
+    assert not list(out.glob(".*"))  # no temporary files left behind
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["eval", "winwin", "--dataset", "casino"], "expected KIND:PATH"),
+    (["eval", "winwin", "--dataset", "csv:x.csv"], "unknown kind 'csv'"),
+    (["eval", "winwin", "--dataset", "dond:/no/such/file"], "no such file or folder"),
+    (["eval", "nope"], "unknown eval suite 'nope'"),
+])
+def test_bad_input_is_one_clear_line(argv: list[str], message: str, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_malformed_corpus_names_the_file_and_line(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "dond.txt"
+    bad.write_text("<input> 1 4 </input>\n")
+    assert main(["eval", "winwin", "--dataset", f"dond:{bad}", "--out",
+                 str(tmp_path / "out"), "--no-progress"]) == 2
+    assert f"{bad}: line 1: missing <dialogue>" in capsys.readouterr().err

@@ -1,0 +1,51 @@
+"""The margin suite: first failing levels, curves, seeded perturbations, one judged run."""
+
+from __future__ import annotations
+
+from valuesneg.evals import margin
+from valuesneg.evals.margin import Job, Judged
+
+
+def test_the_margin_is_the_first_level_that_fails() -> None:
+    curves = {"noise": {"convergence": {"0": 1.0, "0.5": 1.0, "1": 0.75, "2": 1.0},
+                        "transparency": {"0": 1.0, "1": 1.0},
+                        "non_dictatorship": {"0": 0.5},
+                        "manipulation_resistance": {"0": None, "1": 0.9}}}
+    m = margin.margins(curves, {"noise": [0, 1], "temperature": [0]},
+                       {"temperature": "needs an LLM backend"})
+    assert m["convergence"]["noise"] == 1.0
+    assert m["transparency"]["noise"] is None
+    assert m["non_dictatorship"]["noise"] == 0.0
+    assert m["manipulation_resistance"]["noise"] == 1.0
+    assert m["convergence"]["temperature"] == "skipped: needs an LLM backend"
+
+
+def test_curves_are_the_share_of_applicable_runs_passing() -> None:
+    def judged(level: float, ok: bool, resists: bool | None) -> Judged:
+        return Judged(Job("noise", level, "s", 0), {
+            "convergence": ok, "transparency": True, "non_dictatorship": ok,
+            "manipulation_resistance": resists})
+
+    curves = margin.curves_of([judged(0, True, True), judged(0, False, None),
+                               judged(1, True, False), judged(1, True, True)])
+    assert curves["noise"]["convergence"] == {"0": 0.5, "1": 1.0}
+    assert curves["noise"]["manipulation_resistance"] == {"0": 1.0, "1": 0.5}
+
+
+def test_perturbations_are_seeded() -> None:
+    assert margin.noise_factors(3, "ana", ["dim:a", "dim:b"], 0.0) == {"dim:a": 1.0,
+                                                                      "dim:b": 1.0}
+    assert margin.noise_factors(3, "ana", ["dim:a"], 1.0) == \
+        margin.noise_factors(3, "ana", ["dim:a"], 1.0)
+    parties = ["a", "b", "c", "d"]
+    assert len(margin.adversaries(1, parties, 0.5)) == 2
+    assert margin.adversaries(1, parties, 0.5) == margin.adversaries(1, parties, 0.5)
+    assert margin.adversaries(1, parties, 0.0) == [] and margin.adversaries(1, parties, 1.0) \
+        == parties
+
+
+def test_an_unperturbed_campsite_run_passes_every_property() -> None:
+    judged = margin.judge(Job("noise", 0.0, "campsite_supplies", 0), "values", None,
+                          ["boulware", "conceder", "machiavellian"])
+    assert judged.passed == {"convergence": True, "transparency": True,
+                             "non_dictatorship": True, "manipulation_resistance": True}

@@ -1,0 +1,34 @@
+"""Public negotiation corpora as runnable scenarios with the original parties' utilities.
+
+- ``load_casino_scenarios(path)``: CaSiNo (JSON), one scenario per dialogue;
+- ``load_dond(path)``: Deal or No Deal (text), one scenario per dialogue (both sides merged);
+- ``load_genius(folder)``: Genius XML domains, one scenario per pair of profiles.
+
+Each scenario carries the core's ``Terms``, the exact utility space of the original game and,
+when the corpus has it, what its human negotiators agreed (``recorded``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import CorpusError, CorpusScenario, Recorded
+from .casino import load_casino_scenarios
+from .dond import load_dond
+from .genius import GeniusDomain, GeniusProfile, GeniusSpace, load_genius
+from .space import DivisionSpace, UtilitySpace
+
+LOADERS = {"casino": load_casino_scenarios, "dond": load_dond, "genius": load_genius}
+
+
+def load_corpus(kind: str, path: str | Path) -> list[CorpusScenario]:
+    """The scenarios of a ``--dataset KIND:PATH``."""
+    if kind not in LOADERS:
+        raise CorpusError(f"unknown dataset kind {kind!r} (choose from "
+                          f"{', '.join(sorted(LOADERS))})", path=path)
+    return LOADERS[kind](path)
+
+
+__all__ = ["LOADERS", "CorpusError", "CorpusScenario", "DivisionSpace", "GeniusDomain",
+           "GeniusProfile", "GeniusSpace", "Recorded", "UtilitySpace", "load_casino_scenarios",
+           "load_corpus", "load_dond", "load_genius"]
