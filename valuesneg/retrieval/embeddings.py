@@ -16,6 +16,7 @@ pay for the model every time. Vectors are L2-normalised, so cosine distance is m
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from abc import abstractmethod
@@ -182,6 +183,9 @@ class GemmaEmbedding(CardEmbedding):
             raise EmbeddingUnavailableError(
                 f"cannot load the Gemma 3 270M GGUF for embeddings: {one_line(error)}"
             ) from error
+        # Freed by llama.cpp's own __del__ otherwise, which at interpreter exit runs after the
+        # module globals it needs are gone and prints a traceback; close it while they exist.
+        atexit.register(model.close)
 
         def encode(texts: Sequence[str]) -> Sequence[Sequence[float]]:
             # One text per call: batching sequences changes llama.cpp's numerics slightly,
