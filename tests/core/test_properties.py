@@ -19,7 +19,7 @@ from valuesneg.core import (
     verify_lines,
 )
 from valuesneg.core.machine import find_cycle
-from valuesneg.core.view import view_for
+from valuesneg.core.view import PartyView, view_for
 
 SENDERS = ("alice", "bob", "carol", "core", "mallory")
 IDS = ("card:alice-needs", "card:bob-needs", "ap:alice-needs.1", "clause:agreement",
@@ -123,6 +123,12 @@ def test_any_sequence_advances_or_refuses_and_replays(data: st.DataObject,
             assert ledger.negotiation.state is before
             event(f"refused: {violation.code.value}")
         assert find_cycle(ledger.negotiation.state.dependencies) == []
+        for party in parties:
+            # Views are built without validation from the core's own data: they must be
+            # exactly what validating the same data would give.
+            view = view_for(ledger.negotiation, party, tuple(ledger.records))
+            assert PartyView.model_validate(view.model_dump(exclude={"transcript"})
+                                            | {"transcript": view.transcript}) == view
     event(f"phase: {ledger.negotiation.state.phase.value}")
     replayed = verify_lines([e.line() for e in ledger.entries], require_outcome=False)
     assert replayed.negotiation.state == ledger.negotiation.state

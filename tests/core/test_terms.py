@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from builders import make_terms
 from pydantic import ValidationError
 
-from valuesneg.core import Terms
+from valuesneg.core import Ledger, Terms
+from valuesneg.core.view import view_for
 
 
 def rebuilt(terms: Terms, **changes: object) -> Terms:
@@ -57,3 +60,15 @@ def test_a_copy_with_a_changed_field_does_not_keep_the_cached_hash() -> None:
     assert renamed.party_ids == terms.party_ids[:1]
     fewer = vocabulary.model_copy(update={"entries": vocabulary.entries[:-1]})
     assert fewer.version != vocabulary.version
+
+
+def test_memos_shared_by_negotiations_stay_out_of_copies_and_pickles() -> None:
+    terms = make_terms()
+    ledger = Ledger(terms)
+    view_for(ledger.negotiation, "alice")  # fills the terms' view memo
+    assert terms.view_memo and terms.canonical
+    assert "view_memo" not in terms.model_copy().__dict__
+    restored = pickle.loads(pickle.dumps(terms))
+    assert restored == terms
+    assert "view_memo" not in restored.__dict__ and "canonical" not in restored.__dict__
+    assert restored.canonical == terms.canonical

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from valuesneg.core import Accept, Counter, Header, ProtocolViolation, Refuse, Request
-from valuesneg.core.view import PartyView
+from valuesneg.core.view import CitableId, PartyView
 
 from .base import header, utility
 
@@ -74,27 +74,37 @@ def peer_interest(view: PartyView) -> dict[str, float]:
     that dimension matters less. The rest of a counter is inherited from the offer it
     answers, so it says nothing either.
     """
+    return _interest(_evidence(view.transcript, view.party, view.units), view.units)
+
+
+def _evidence(records: Sequence[Header], party: str,
+              units: dict[str, int]) -> list[dict[str, float]]:
+    """The evidence ``peer_interest`` reads from ``records``, one entry per telling record."""
     evidence: list[dict[str, float]] = []
-    for record in view.transcript:
-        if record.sender == view.party:
+    for record in records:
+        if record.sender == party:
             continue
-        if isinstance(record, Counter) and record.dimension in view.units:
-            evidence.append({d: float(d == record.dimension) for d in view.units})
+        if isinstance(record, Counter) and record.dimension in units:
+            evidence.append({d: float(d == record.dimension) for d in units})
         elif isinstance(record, Request):
-            kept = {d: record.proposal.get(d, {}).get(record.sender, 0) / units
-                    for d, units in view.units.items()}
+            kept = {d: record.proposal.get(d, {}).get(record.sender, 0) / n
+                    for d, n in units.items()}
             total = sum(kept.values())
             if total > 0:
                 evidence.append({d: k / total for d, k in kept.items()})
+    return evidence
+
+
+def _interest(evidence: list[dict[str, float]], units: dict[str, int]) -> dict[str, float]:
     if not evidence:
-        return dict.fromkeys(view.units, 1.0 / len(view.units))
-    return {d: sum(e[d] for e in evidence) / len(evidence) for d in view.units}
+        return dict.fromkeys(units, 1.0 / len(units))
+    return {d: sum(e[d] for e in evidence) / len(evidence) for d in units}
 
 
 def reasons(view: PartyView, dims: Sequence[str], closing: str) -> tuple[str, ...]:
     """Own cards, then ``dims``, then needs coverage if a declared need is among them, then
     ``closing``; only ids this party may cite now, each once."""
-    citable = {c.id: c for c in view.citable}
+    citable = _citable_index(view.citable)
     own = [c for c in view.me.cards if c in citable and citable[c].own
            and citable[c].kind == "card"]
     needed = [NEEDS] if any(view.me.needs.get(d, 0) > 0 for d in dims) else []
@@ -102,6 +112,22 @@ def reasons(view: PartyView, dims: Sequence[str], closing: str) -> tuple[str, ..
     if not ids:  # a party with no cards citing an unknown closing id: any clause will do
         ids = [c.id for c in view.citable if c.kind == "clause"][:1]
     return tuple(dict.fromkeys(ids))[:16]
+
+
+# Views share one citable tuple per (party, revealed cards) (core/view.py), so its id index
+# is built once per tuple: keyed by id, holding the tuple so the id stays its own; bounded.
+_CITABLE_INDEXES: dict[int, tuple[tuple[CitableId, ...], dict[str, CitableId]]] = {}
+
+
+def _citable_index(citable: tuple[CitableId, ...]) -> dict[str, CitableId]:
+    cached = _CITABLE_INDEXES.get(id(citable))
+    if cached is not None and cached[0] is citable:
+        return cached[1]
+    if len(_CITABLE_INDEXES) >= 64:
+        _CITABLE_INDEXES.clear()
+    index = {c.id: c for c in citable}
+    _CITABLE_INDEXES[id(citable)] = (citable, index)
+    return index
 
 
 # -- strategies ------------------------------------------------------------------------------
@@ -112,12 +138,25 @@ class ScriptedAgent(ABC):
 
     name: str
     trade: bool = True  # read the others' offers and give away first what they want most
+    # Caches (never compared or shown): the weights estimated for the last view, and the
+    # peer-interest evidence read so far from a transcript that only grows, so a turn reads
+    # only the records added since the last one instead of the whole transcript again.
+    _weights_memo: tuple[PartyView, dict[str, float]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+    _evidence_memo: tuple[tuple[object, ...], int, Header | None, list[dict[str, float]]] | None \
+        = field(default=None, init=False, repr=False, compare=False)
 
     @abstractmethod
     def aspiration(self, view: PartyView) -> float:
         """The utility, to me, below which I do not accept now."""
 
     def decide(self, view: PartyView, feedback: ProtocolViolation | None = None) -> Header:
+        try:
+            return self._decide(view)
+        finally:
+            self._weights_memo = None  # valid for this view only: do not keep it alive
+
+    def _decide(self, view: PartyView) -> Header:
         goal = self.aspiration(view)
         if view.table is None:
             target = self.offer(view, goal)
@@ -188,9 +227,32 @@ class ScriptedAgent(ABC):
     def _their_weights(self, view: PartyView) -> dict[str, float]:
         """An estimate, up to scale, of what a unit of each dimension is worth to the others:
         even until they show otherwise, and even whatever they show if I do not trade."""
+        memo = self._weights_memo
+        if memo is not None and memo[0] is view:  # a view is frozen: same view, same weights
+            return dict(memo[1])
+        weights = self._estimate_weights(view)
+        self._weights_memo = (view, weights)
+        return dict(weights)
+
+    def _estimate_weights(self, view: PartyView) -> dict[str, float]:
         if not self.trade:
             return dict.fromkeys(view.units, 1.0)
-        return {d: 1.0 + share for d, share in peer_interest(view).items()}
+        return {d: 1.0 + share for d, share in self._peer_interest(view).items()}
+
+    def _peer_interest(self, view: PartyView) -> dict[str, float]:
+        """``peer_interest(view)``, reading only the records added since the last call when
+        the transcript extends the one read then (same negotiation, party and units)."""
+        transcript = view.transcript
+        key = (view.negotiation, view.party, tuple(view.units.items()))
+        memo = self._evidence_memo
+        if (memo is not None and memo[0] == key and len(transcript) >= memo[1]
+                and (memo[1] == 0 or transcript[memo[1] - 1] is memo[2])):
+            evidence = memo[3] + _evidence(transcript[memo[1]:], view.party, view.units)
+        else:
+            evidence = _evidence(transcript, view.party, view.units)
+        self._evidence_memo = (key, len(transcript),
+                               transcript[-1] if transcript else None, evidence)
+        return _interest(evidence, view.units)
 
     def _by_weight(self, view: PartyView, reverse: bool = False) -> list[str]:
         weights = view.me.weights
@@ -208,7 +270,8 @@ class ConcessionAgent(ScriptedAgent):
         return cls(name=name, exponent=EXPONENTS[strategy])
 
     def aspiration(self, view: PartyView) -> float:
-        best, floor = best_utility(view), floor_utility(view)
+        best = best_utility(view)
+        floor = min(view.me.reservation, best)  # floor_utility(view), best computed once
         t = min(1.0, view.rounds / max(1, view.round_cap))
         return float(best - (best - floor) * t ** (1.0 / self.exponent))
 
@@ -267,7 +330,7 @@ class ValuesAgent(ConcessionAgent):
         return bool(declared_priorities(view, answers_only=True)) and utility(
             view, countered) < goal - _EPS
 
-    def _their_weights(self, view: PartyView) -> dict[str, float]:
+    def _estimate_weights(self, view: PartyView) -> dict[str, float]:
         rankings = declared_priorities(view)
         if not rankings:
             return dict.fromkeys(view.units, 1.0)

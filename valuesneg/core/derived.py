@@ -23,6 +23,14 @@ class DerivedCache(BaseModel):
             copied.__dict__.pop(name, None)
         return copied
 
+    def __getstate__(self) -> dict[Any, Any]:
+        # Derived values are rebuilt on demand; a pickle (a process pool's copy) carries
+        # the fields only, not memos that can grow with use.
+        state = super().__getstate__()
+        cached = _cached_names(type(self))
+        state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k not in cached}
+        return state
+
 
 def _cached_names(cls: type) -> tuple[str, ...]:
     return tuple(name for klass in cls.__mro__ for name, value in vars(klass).items()

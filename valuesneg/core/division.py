@@ -401,11 +401,27 @@ def maximise(problem: DivisionProblem, objective: Objective) -> tuple[Candidate,
     objective of the most each party could reach in it cannot beat the best found so far.
     Raises DivisionTooLarge past MAX_SPACE.
     """
-    check_space(problem)
-    groups = _last_groups(problem)
-    reach = _reach([option for _, members in groups for option in members])
+    groups, reach, prefixes = _search_space(problem)
     best: _Best = None
-    for prefix in _prefixes(problem):
+    for prefix in prefixes:
         if not _cannot_beat(objective, best, prefix[0], reach):
             best = _scan(objective, best, prefix, groups)
     return best
+
+
+_SearchSpace = tuple[list[_Group], _Vector, list[_Partial]]
+
+
+def _search_space(problem: DivisionProblem) -> _SearchSpace:
+    """What ``maximise`` searches, whatever the objective: the last dimension's option
+    groups, their joint reach and the undominated prefixes. Built once per problem (which is
+    frozen) and kept on it, so a problem searched again (the settlement's fairness problems
+    are reused across negotiations under the same terms) skips rebuilding it. Read-only."""
+    cached: _SearchSpace | None = problem.__dict__.get("_search_space")
+    if cached is None:
+        check_space(problem)
+        groups = _last_groups(problem)
+        reach = _reach([option for _, members in groups for option in members])
+        cached = (groups, reach, _prefixes(problem))
+        object.__setattr__(problem, "_search_space", cached)
+    return cached

@@ -85,8 +85,7 @@ def genesis_body(terms: Terms) -> dict[str, Any]:
 def _genesis_entry(terms: Terms) -> Entry:
     """``make_entry(0, GENESIS_PREV, genesis_body(terms))``, serialising the terms once: the
     terms' canonical JSON is both what ``bound["terms"]`` hashes and part of the entry."""
-    dumped = terms.model_dump(mode="json")
-    terms_json = canonical_json(dumped)
+    dumped, terms_json = terms.canonical
     bound = terms._bound(sha256_hex(terms_json))
     # Sorted keys: genesis{bound, format, terms}, prev, seq.
     hashed = (

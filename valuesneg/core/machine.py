@@ -72,6 +72,12 @@ TRANSITIONS: Mapping[tuple[Phase, str], Role] = {
 }
 
 
+# The kinds TRANSITIONS allows in each phase, in table order (what ``legal_kinds`` offers).
+_KINDS_BY_PHASE: Mapping[Phase, tuple[str, ...]] = {
+    phase: tuple(kind for (p, kind) in TRANSITIONS if p is phase) for phase in Phase
+}
+
+
 @dataclass(frozen=True)
 class Proposal:
     seq: int
@@ -146,8 +152,9 @@ class Negotiation:
         self.terms = terms
         self._facts = _Facts(terms)
         # Views (view.py) keep what they can share between turns here: derived from the
-        # terms and the state only, so it lives and dies with this negotiation.
-        self._view_memo: dict[Any, Any] = {}
+        # terms alone (keyed by party, revealed cards, envelope), so every negotiation under
+        # the same (frozen) terms object shares it.
+        self._view_memo: dict[Any, Any] = terms.view_memo
         self._state = State(
             next_proposer=terms.claimants[0], envelopes={p.id: p.envelope for p in terms.parties}
         )
@@ -207,11 +214,11 @@ class Negotiation:
 
     def legal_kinds(self, party: str) -> tuple[str, ...]:
         phase = self._state.phase
-        kinds = [kind for (p, kind) in TRANSITIONS if p is phase]
+        kinds = _KINDS_BY_PHASE[phase]
         if phase is not Phase.SETTLED:
-            return tuple(kinds) if party in self.expected() else ()
+            return kinds if party in self.expected() else ()
         return (
-            tuple(kinds)
+            kinds
             if any(
                 party in (g.grant.grantee, *g.grant.grantors) for g in self._state.grants.values()
             )
@@ -851,6 +858,9 @@ class _Step:
                                   f"{plan!r} is not a plan the policy declares")
 
     def _check_dependencies(self, record: Request) -> None:
+        if not record.dependencies and not record.depends_on:
+            # No new edge: the accepted ones passed this very check when they were added.
+            return
         edges = set(self.state.dependencies)
         edges.update((e.waiter, e.waits_on) for e in record.dependencies)
         edges.update((self.terms.negotiation, d) for d in record.depends_on)
@@ -942,6 +952,16 @@ def revalidated(record: object, seq: int) -> Header:
     """The record as the schema sees it. A record built in process may have skipped
     validation (``model_construct``); the core judges only what would survive the wire."""
     return _revalidated_wire(record, seq)[0]
+
+
+def wire_form(record: object, seq: int) -> tuple[Header, dict[str, Any]]:
+    """``revalidated(record, seq)`` and its ``model_dump(mode="json")``: the record as the
+    schema sees it and as it goes on the wire. The dump re-validation started from is
+    reused when it is the validated record's own (see ``Negotiation._apply_wire``)."""
+    valid, wire = _revalidated_wire(record, seq)
+    if type(record) is not type(valid) or len(wire) != _FIELD_COUNT[type(valid)]:
+        wire = valid.model_dump(mode="json")
+    return valid, wire
 
 
 def _revalidated_wire(record: object, seq: int) -> tuple[Header, dict[str, Any]]:

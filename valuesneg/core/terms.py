@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .canonical import content_hash
+from .canonical import canonical_json, content_hash
 from .confidentiality import Attestation, PublicKey, hidden_contested_scope
 from .derived import DerivedCache
 from .division import MAX_SPACE
@@ -212,6 +212,22 @@ class Terms(DerivedCache):
             if dimension.id == dimension_id:
                 return dimension
         raise KeyError(dimension_id)
+
+    @cached_property
+    def canonical(self) -> tuple[dict[str, Any], str]:
+        """The terms' JSON dump and its canonical JSON text, computed once per terms object
+        (they are frozen; ``model_copy`` drops this cache). Read-only: shared by every
+        genesis entry written for these terms."""
+        dumped = self.model_dump(mode="json")
+        return dumped, canonical_json(dumped)
+
+    @cached_property
+    def view_memo(self) -> dict[Any, Any]:
+        """What the core derives from these terms once and shares between negotiations:
+        for views (view.py) citable ids per (party, revealed cards), a party's profile per
+        envelope, its static view fields; for settlements (settle.py) the fairness
+        problems. Only ever holds values derived from the terms; ``model_copy`` drops it."""
+        return {}
 
     def hashes(self) -> dict[str, str | None]:
         """What the genesis entry binds: every input the outcome depends on."""

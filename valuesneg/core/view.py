@@ -8,6 +8,8 @@ or unrevealed cards.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from pydantic import BaseModel, ConfigDict
 
 from .ids import Id
@@ -15,6 +17,8 @@ from .machine import Negotiation
 from .records import Allocation, DependencyEdge, Grant, Header
 from .terms import Party, Terms
 from .vocabulary import EntryKind
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class CitableId(BaseModel):
@@ -68,47 +72,86 @@ class PartyView(BaseModel):
 def view_for(
     negotiation: Negotiation, party: str, transcript: tuple[Header, ...] = ()
 ) -> PartyView:
+    # Built with ``model_construct``: every field comes from the core's own, already
+    # validated terms and state (nothing here is from outside), so validating it again
+    # would only copy it. Dicts are fresh per view, so an agent mutating its view's dicts
+    # cannot reach the core's state or another view.
     terms, state = negotiation.terms, negotiation.state
-    me = terms.party(party).model_copy(update={"envelope": state.envelopes[party]})
+    memo = negotiation._view_memo
+    envelope = state.envelopes[party]
+    me_key = ("me", party)
+    cached_me = memo.get(me_key)
+    if cached_me is None or cached_me[0] is not envelope:
+        # Party is frozen: one copy per (party, envelope) is shared by every later view.
+        cached_me = memo[me_key] = (
+            envelope, terms.party(party).model_copy(update={"envelope": envelope}))
+    me = cached_me[1]
+    static_key = ("static", party)
+    static = memo.get(static_key)
+    if static is None:
+        static = memo[static_key] = (
+            {d: terms.dimension(d).units for d in terms.contested},
+            {d: tuple(c) for d, c in terms.contested.items()},
+            {
+                d: terms.policy.tier_of(party, d)
+                for d in terms.contested
+                if party in terms.contested[d]
+            },
+            tuple(terms.policy.tier_order),
+            {p.id for p in terms.parties if party in p.represents},
+        )
+    units, claimants, my_tiers, tier_order, teams = static
     vocab = terms.vocabulary
     # What a party may cite changes only when a card is revealed, and CitableId is frozen,
     # so the tuple is built once per (party, revealed) and shared by every later view.
-    memo = negotiation._view_memo
     key = (party, state.revealed)
     citable = memo.get(key)
     if citable is None:
         citable = memo[key] = tuple(
-            CitableId(id=i, kind=entry.kind, own=entry.owner == party)
+            _trusted(CitableId, id=i, kind=entry.kind, own=entry.owner == party)
             for i in vocab.admissible_ids(party, state.revealed)
             if (entry := vocab.get(i)) is not None
+        )
+    peers_key = ("peers", party, state.revealed)
+    revealed_by_peers = memo.get(peers_key)
+    if revealed_by_peers is None:
+        revealed_by_peers = memo[peers_key] = tuple(
+            sorted(
+                i for i in state.revealed if (e := vocab.get(i)) is not None and e.owner != party
+            )
         )
     proposal = state.proposal
     table = (
         None
         if proposal is None
-        else Table(
+        else _trusted(
+            Table,
             seq=proposal.seq,
             proposer=proposal.proposer,
-            allocation=proposal.allocation,
+            allocation={d: dict(share) for d, share in proposal.allocation.items()},
             duration=proposal.duration,
         )
     )
-    teams = {p.id for p in terms.parties if party in p.represents}
-    live = [g.grant for g in state.grants.values() if g.current(state.tick)]
-    own = [g for g in state.grants.values() if g.grant.grantee == party]
-    return PartyView(
+    grants = state.grants
+    if grants:
+        live = [g.grant for g in grants.values() if g.current(state.tick)]
+        own = [g for g in grants.values() if g.grant.grantee == party]
+        my_grants = tuple(g for g in live if (g.grantee == party or g.grantee in teams)
+                          and envelope.projection(g.dimension))
+        owed_acks = tuple(g.grant.grant_id for g in own if g.ended_by and not g.acked)
+        preemptible = tuple(g for g in live if _may_preempt(terms, party, g))
+    else:
+        my_grants = owed_acks = preemptible = ()
+    return _trusted(
+        PartyView,
         negotiation=terms.negotiation,
         party=party,
         me=me,
         envelope_version=me.envelope.version,
-        units={d: terms.dimension(d).units for d in terms.contested},
-        claimants=dict(terms.contested),
-        my_tiers={
-            d: terms.policy.tier_of(party, d)
-            for d in terms.contested
-            if party in terms.contested[d]
-        },
-        tier_order=terms.policy.tier_order,
+        units=dict(units),
+        claimants=dict(claimants),
+        my_tiers=dict(my_tiers),
+        tier_order=tier_order,
         phase=state.phase.value,
         legal_kinds=negotiation.legal_kinds(party),
         table=table,
@@ -119,19 +162,26 @@ def view_for(
         deadline=negotiation.deadline(),
         duration_cap=terms.policy.grant_duration_cap,
         citable=citable,
-        revealed_by_peers=tuple(
-            sorted(
-                i for i in state.revealed if (e := vocab.get(i)) is not None and e.owner != party
-            )
-        ),
-        transcript=transcript,
-        my_grants=tuple(g for g in live if (g.grantee == party or g.grantee in teams)
-                        and negotiation.state.envelopes[party].projection(g.dimension)),
-        owed_acks=tuple(g.grant.grant_id for g in own if g.ended_by and not g.acked),
-        preemptible=tuple(g for g in live if _may_preempt(terms, party, g)),
+        revealed_by_peers=revealed_by_peers,
+        transcript=tuple(transcript),
+        my_grants=my_grants,
+        owed_acks=owed_acks,
+        preemptible=preemptible,
         dependencies=tuple(DependencyEdge(waiter=a, waits_on=b)
                            for a, b in sorted(state.dependencies)),
     )
+
+
+def _trusted(cls: type[_M], **fields: Any) -> _M:
+    """``cls.model_construct(**fields)`` for a model given every one of its fields, in
+    declaration order, from the core's own validated data: what ``model_construct`` does,
+    without its per-field alias and default handling (which dominated building a view)."""
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", fields)
+    object.__setattr__(model, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
 
 
 def _may_preempt(terms: Terms, party: str, grant: Grant) -> bool:

@@ -33,7 +33,7 @@ from valuesneg.core import (
     Terms,
     parse_record,
 )
-from valuesneg.core.machine import revalidated
+from valuesneg.core.machine import wire_form
 from valuesneg.core.view import view_for
 
 Violation = dict[str, str | int | None]
@@ -101,6 +101,8 @@ class Driver:
     resume_from: InitVar[Ledger | None] = None  # a ledger rebuilt from a run's lineage
     ledger: Ledger = field(init=False)
     turns: list[Turn] = field(default_factory=list)
+    _parsed: tuple[dict[str, Any], Header] | None = field(default=None, init=False, repr=False,
+                                                          compare=False)
 
     def __post_init__(self, resume_from: Ledger | None) -> None:
         if resume_from is not None:
@@ -147,11 +149,14 @@ class Driver:
         party, seq, refusals = progress["party"], progress["seq"], progress["refusals"]
         started = time.perf_counter()
         view = view_for(self.ledger.negotiation, party, self.transcript)
+        pending: dict[str, Any] | None
         try:
             record = self.agents[party].decide(view, _violation(refusals[-1]) if refusals
                                                else None)
             # The wire form is what a checkpoint keeps; the core judges nothing else anyway.
-            pending: dict[str, Any] | None = revalidated(record, seq).model_dump(mode="json")
+            valid, pending = wire_form(record, seq)
+            # apply() need not parse this very dict again: it is what ``valid`` dumps to.
+            self._parsed = (pending, valid)
         except NoValidDecision:
             pending, refusals = None, refusals + [_NO_DECISION.as_dict()] * (
                 self.budget + 1 - len(refusals))
@@ -163,8 +168,12 @@ class Driver:
     def apply(self, progress: TurnProgress) -> TurnProgress:
         if self._recorded(progress):
             return self._finish(progress)
-        assert progress["pending"] is not None
-        record = parse_record(progress["pending"])
+        pending = progress["pending"]
+        assert pending is not None
+        parsed, self._parsed = self._parsed, None
+        # The record decide() validated this dict from, if it is that dict (a checkpoint
+        # resumed in another process hands over a copy, which is parsed as any wire input).
+        record = parsed[1] if parsed is not None and parsed[0] is pending else parse_record(pending)
         try:
             check_sender(record, progress["party"])
             entries = self.ledger.apply(record)
