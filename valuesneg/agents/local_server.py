@@ -57,14 +57,26 @@ _ENV_KEEP_PREFIXES = ("LC_", "OMP_", "GGML_", "OPENBLAS_", "MKL_")
 
 # Runs llama_cpp.server in-process after starting a watchdog thread that ends the process once
 # the parent (whose pid is argv[1]) is gone: the child is reparented then, so getppid changes.
+# Every completion evaluates its prompt from an empty cache. llama-cpp-python would otherwise
+# reuse the cached prefix shared with the previous prompt and decode only the rest, in
+# batches cut at other positions, which changes the floats enough to flip a near-tie token:
+# a run resumed on a fresh server then answered a turn differently from the uninterrupted
+# run. With this, a reply depends on its prompt alone (costs nothing measurable here: the
+# prompts of successive turns share little).
 _BOOTSTRAP = """\
 import os, runpy, sys, threading, time
+import llama_cpp
 parent = int(sys.argv[1])
 def watch():
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(0)
 threading.Thread(target=watch, daemon=True).start()
+_generate = llama_cpp.Llama.generate
+def generate(self, tokens, *args, **kwargs):
+    self.reset()
+    return _generate(self, tokens, *args, **kwargs)
+llama_cpp.Llama.generate = generate
 sys.argv = ["llama_cpp.server", *sys.argv[2:]]
 runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
