@@ -38,6 +38,10 @@ def test_eval_winwin_writes_metrics_and_a_self_contained_report(tmp_path: Path) 
     (["eval", "winwin", "--dataset", "csv:x.csv"], "unknown kind 'csv'"),
     (["eval", "winwin", "--dataset", "dond:/no/such/file"], "no such file or folder"),
     (["eval", "nope"], "unknown eval suite 'nope'"),
+    (["eval", "winwin", "--axis", "noise"], "--axis applies to the margin suite only"),
+    (["eval", "margin", "--axis", "heat"], "--axis heat: evals/margin/config.yaml declares "
+                                           "no such axis (choose from noise, "),
+    (["eval", "margin", "--axis", "temperature"], "needs an LLM backend"),
 ])
 def test_bad_input_is_one_clear_line(argv: list[str], message: str, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from valuesneg.evals import margin
+from valuesneg.evals.base import EvalConfig
 from valuesneg.evals.margin import Job, Judged
 
 
@@ -49,3 +52,21 @@ def test_an_unperturbed_campsite_run_passes_every_property() -> None:
                           ["boulware", "conceder", "machiavellian"])
     assert judged.passed == {"convergence": True, "transparency": True,
                              "non_dictatorship": True, "manipulation_resistance": True}
+
+
+def test_a_limit_keeps_every_level_and_axes_can_be_chosen() -> None:
+    plan = {"scenarios": ["a", "b"], "reps": 3,
+            "axes": {"noise": [0, 0.5, 1.0], "adversarial_share": [0, 1], "temperature": [0, 1]}}
+    config = EvalConfig(suite="margin", out=Path("unused"), seed=7, limit=2)
+    todo, skipped = margin.jobs(config, plan)
+    assert skipped == {"temperature": margin.NEEDS_LLM}
+    assert [(j.axis, j.level) for j in todo] == [
+        (axis, float(level)) for axis in ("noise", "adversarial_share")
+        for level in plan["axes"][axis] for _ in range(2)]
+    assert [(j.scenario, j.seed) for j in todo[:2]] == [("a", 7), ("a", 8)]
+    local = EvalConfig(suite="margin", out=Path("unused"), backend="local",
+                       axes=("temperature",))
+    todo, skipped = margin.jobs(local, plan)
+    assert {j.axis for j in todo} == {"temperature"} and len(todo) == 12
+    # Axes left out say so, rather than read as "never fails".
+    assert skipped == dict.fromkeys(("noise", "adversarial_share"), "not chosen with --axis")

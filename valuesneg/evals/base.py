@@ -44,6 +44,7 @@ class EvalConfig:
     strategy: str = "values"  # the scripted strategy of the agents under test
     dataset: Dataset | None = None
     limit: int | None = None  # at most this many negotiations (or attacks), for quick runs
+    axes: tuple[str, ...] | None = None  # margin: sweep only these axes (None: all)
     concurrency: int = 4  # negotiations in flight at once against one model endpoint
     model: str | None = None
     base_url: str | None = None

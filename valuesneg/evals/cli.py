@@ -28,7 +28,10 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("--out", help="output folder (default runs/eval-SUITE-TIMESTAMP)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=_positive, metavar="N",
-                        help="run at most N negotiations, for a quick look")
+                        help="run at most N negotiations (margin: N runs per level), "
+                             "for a quick look")
+    parser.add_argument("--axis", action="append", dest="axes", metavar="AXIS",
+                        help="margin only: sweep only this axis (repeatable)")
     parser.add_argument("--concurrency", type=_positive, default=4,
                         help="negotiations in flight at once against one model endpoint")
     parser.add_argument("--model")
@@ -42,10 +45,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .report import write_outputs
 
     suite = load_suite(args.suite)
+    if args.axes and args.suite != "margin":
+        raise UserError(f"--axis applies to the margin suite only, not {args.suite!r}")
     out = Path(args.out) if args.out else fresh_dir(Path("runs"), f"eval-{args.suite}")
     config = EvalConfig(suite=args.suite, out=out, seed=args.seed, backend=args.backend,
                         strategy=args.strategy, dataset=parse_dataset(args.dataset),
-                        limit=args.limit, concurrency=args.concurrency, model=args.model,
+                        limit=args.limit,
+                        axes=tuple(dict.fromkeys(args.axes)) if args.axes else None,
+                        concurrency=args.concurrency, model=args.model,
                         base_url=args.base_url, progress=not args.no_progress)
     started = time.perf_counter()
     result = suite(config)

@@ -45,6 +45,7 @@ from valuesneg.agents.base import Agent
 from valuesneg.agents.models import ChatModel
 from valuesneg.core import ProtocolViolation
 from valuesneg.core.view import PartyView
+from valuesneg.io.files import UserError
 
 from .base import EvalConfig, Plot, SuiteResult, run_many, svg
 from .common import (
@@ -180,15 +181,40 @@ def _resists(base: Run, lying: Run, subject: str) -> bool:
 # -- the suite -------------------------------------------------------------------------------
 
 def jobs(config: EvalConfig, plan: Mapping[str, Any]) -> tuple[list[Job], dict[str, str]]:
+    """The runs to judge, axis by axis and level by level, and the axes skipped (and why).
+
+    ``config.limit`` caps the runs *per level*, not in all, so a quick look still sweeps
+    every level of every axis (the first N of the scenario x rep runs at each)."""
+    swept = _swept_axes(config, plan["axes"])
     skipped: dict[str, str] = {}
     todo = []
-    for axis, levels in plan["axes"].items():
-        if axis == "temperature" and config.backend == "scripted":
-            skipped[axis] = "needs an LLM backend (--backend local or openai)"
+    for axis in plan["axes"]:
+        if axis not in swept:
+            skipped[axis] = "not chosen with --axis"
             continue
-        todo += [Job(axis, float(level), name, config.seed + rep) for level in levels
-                 for name in plan["scenarios"] for rep in range(int(plan["reps"]))]
-    return limited(todo, config.limit), skipped
+        if axis == "temperature" and config.backend == "scripted":
+            skipped[axis] = NEEDS_LLM
+            continue
+        for level in plan["axes"][axis]:
+            runs = [Job(axis, float(level), name, config.seed + rep)
+                    for name in plan["scenarios"] for rep in range(int(plan["reps"]))]
+            todo += limited(runs, config.limit)
+    return todo, skipped
+
+
+NEEDS_LLM = "needs an LLM backend (--backend local or openai)"
+
+
+def _swept_axes(config: EvalConfig, axes: Mapping[str, Any]) -> list[str]:
+    if config.axes is None:
+        return list(axes)
+    unknown = [a for a in config.axes if a not in axes]
+    if unknown:
+        raise UserError(f"--axis {unknown[0]}: evals/margin/config.yaml declares no such axis "
+                        f"(choose from {', '.join(axes)})")
+    if list(config.axes) == ["temperature"] and config.backend == "scripted":
+        raise UserError(f"--axis temperature {NEEDS_LLM}")
+    return list(config.axes)
 
 
 def run(config: EvalConfig) -> SuiteResult:
