@@ -5,8 +5,6 @@ instructions never reach a peer's prompt."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,6 @@ from valuesneg.agents.base import Agent
 from valuesneg.agents.factory import llm_agents
 from valuesneg.agents.llm import LLMAgent
 from valuesneg.agents.local_server import LocalModelServer, local_chat_model
-from valuesneg.agents.models import ChatModel, Message, ModelReply
 from valuesneg.agents.openai_model import OpenAIChatModel
 from valuesneg.agents.prompts import load_prompt
 from valuesneg.agents.scripted import make_scripted
@@ -52,6 +49,7 @@ from valuesneg.core import (
     verify_lines,
 )
 from valuesneg.core.view import view_for
+from valuesneg.evals.bypass import RecordingModel
 from valuesneg.orchestration.driver import Driver
 from valuesneg.scenario import Scenario, load_scenario
 
@@ -264,19 +262,6 @@ def test_injection_channels_the_core_admits_are_only_unchecked_id_fields() -> No
     assert admitted == {c.name for c in INJECTIONS if c.expect is None}
     assert admitted <= {"inject-every-unchecked-id", "inject-depends-on",
                         "inject-dependency-edge"}
-
-
-@dataclass
-class RecordingModel:
-    """A real chat model, with every message it was sent kept for inspection."""
-
-    inner: ChatModel
-    sent: list[str] = field(default_factory=list)
-
-    def complete(self, messages: Sequence[Message], schema: Mapping[str, Any], *,
-                 schema_name: str) -> ModelReply:
-        self.sent.extend(m.content for m in messages)
-        return self.inner.complete(messages, schema, schema_name=schema_name)
 
 
 @pytest.mark.llm
