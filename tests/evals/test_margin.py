@@ -63,7 +63,7 @@ def test_a_limit_keeps_every_level_and_axes_can_be_chosen() -> None:
     assert [(j.axis, j.level) for j in todo] == [
         (axis, float(level)) for axis in ("noise", "adversarial_share")
         for level in plan["axes"][axis] for _ in range(2)]
-    assert [(j.scenario, j.seed) for j in todo[:2]] == [("a", 7), ("a", 8)]
+    assert [(j.scenario, j.seed) for j in todo[:2]] == [("a", 7), ("b", 7)]
     local = EvalConfig(suite="margin", out=Path("unused"), backend="local",
                        axes=("temperature",))
     todo, skipped = margin.jobs(local, plan)

@@ -184,7 +184,7 @@ def jobs(config: EvalConfig, plan: Mapping[str, Any]) -> tuple[list[Job], dict[s
     """The runs to judge, axis by axis and level by level, and the axes skipped (and why).
 
     ``config.limit`` caps the runs *per level*, not in all, so a quick look still sweeps
-    every level of every axis (the first N of the scenario x rep runs at each)."""
+    every level of every axis (the first N of the rep x scenario runs at each)."""
     swept = _swept_axes(config, plan["axes"])
     skipped: dict[str, str] = {}
     todo = []
@@ -196,8 +196,9 @@ def jobs(config: EvalConfig, plan: Mapping[str, Any]) -> tuple[list[Job], dict[s
             skipped[axis] = NEEDS_LLM
             continue
         for level in plan["axes"][axis]:
+            # Rep-major, so the first N runs of a level cover N different scenarios.
             runs = [Job(axis, float(level), name, config.seed + rep)
-                    for name in plan["scenarios"] for rep in range(int(plan["reps"]))]
+                    for rep in range(int(plan["reps"])) for name in plan["scenarios"]]
             todo += limited(runs, config.limit)
     return todo, skipped
 
