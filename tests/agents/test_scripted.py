@@ -23,6 +23,7 @@ from valuesneg.agents.scripted import (
 )
 from valuesneg.core import (
     Ledger,
+    Request,
     Terms,
     parse_record,
     verify_lines,
@@ -60,6 +61,24 @@ def test_each_strategy_reaches_an_outcome_whose_lineage_verifies(terms: Terms,
         assert ledger.negotiation.outcome is not None
         verified = verify_lines([e.line() for e in ledger.entries])
         assert verified.outcome == ledger.negotiation.outcome
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_a_party_claiming_only_some_dimensions_negotiates_on_those(strategy: str) -> None:
+    # carol's envelope overlaps the others' on water only: she proposes a share of the
+    # other dimensions among their claimants and never asks for a unit of them.
+    shared = ("camp:shared",)
+    terms = make_terms(parties=("carol", "alice", "bob"), scopes={
+        "carol": {"dim:water": shared, "dim:firewood": ("camp:north",),
+                  "dim:spot": ("camp:north",)}})
+    assert terms.claimants[0] == "carol" and "carol" not in terms.contested["dim:firewood"]
+    agents = {p: make_scripted(p, strategy) for p in terms.claimants}
+    ledger = Driver(terms, agents).run()
+    assert ledger.negotiation.outcome is not None
+    opening = next(r for r in ledger.records if isinstance(r, Request))
+    assert opening.sender == "carol" and opening.proposal["dim:water"]["carol"] > 0
+    assert "carol" not in opening.proposal["dim:firewood"]
+    verify_lines([e.line() for e in ledger.entries])
 
 
 def test_named_strategies_keep_their_exponents() -> None:

@@ -176,3 +176,21 @@ def test_conditional_grant_is_live_only_if_the_predicted_overlap_exists(predicte
         with pytest.raises(ProtocolViolation) as caught:
             play.apply(commit)
         assert caught.value.code is Code.DEAD_GRANT
+
+
+def test_a_party_states_its_tiers_on_the_dimensions_it_claims_only() -> None:
+    # carol's envelope meets the others' on water only; the policy still lists her tiers on
+    # every dimension of her scope. Her request carries her tier on water, as her view shows.
+    terms = make_terms(parties=("carol", "alice", "bob"), scopes={
+        "carol": {"dim:water": ("camp:shared",), "dim:firewood": ("camp:north",),
+                  "dim:spot": ("camp:north",)}})
+    play = Play(terms)
+    proposal = {"dim:water": {"carol": 3}, "dim:firewood": {"alice": 3}, "dim:spot": {"bob": 1}}
+    with pytest.raises(ProtocolViolation) as refused:
+        play.apply(play.request("carol", proposal=proposal,
+                                tiers=dict.fromkeys(terms.contested, "tier:routine")))
+    assert refused.value.code is Code.TIER_MISMATCH
+    assert refused.value.field == "tiers.dim:firewood"
+    assert "not a contested dimension 'carol' claims" in refused.value.detail
+    play.apply(play.request("carol", proposal=proposal, tiers={"dim:water": "tier:routine"}))
+    assert play.neg.state.proposal is not None and play.neg.state.proposal.proposer == "carol"

@@ -32,3 +32,26 @@ def header(view: PartyView, **fields: Any) -> dict[str, Any]:
 def utility(view: PartyView, allocation: dict[str, dict[str, int]]) -> float:
     weights = view.me.weights
     return sum(weights.get(d, 0.0) * share.get(view.party, 0) for d, share in allocation.items())
+
+
+def claimed(view: PartyView) -> list[str]:
+    """The contested dimensions this party claims (a party may claim only some of them; the
+    proposals it makes must still share out the rest, among their own claimants)."""
+    return [d for d in view.units if view.party in view.claimants[d]]
+
+
+def split(view: PartyView, dimension: str, mine: int) -> dict[str, int]:
+    """My units of a dimension, and the rest shared evenly among the other claimants (ties
+    to the earlier claimant). On a dimension I do not claim, ``mine`` must be 0."""
+    total = view.units[dimension]
+    claimants = view.claimants[dimension]
+    if view.party not in claimants and mine:
+        raise ValueError(f"you do not claim {dimension}: my_units for it must be 0")
+    if not 0 <= mine <= total:
+        raise ValueError(f"my_units for {dimension} must be between 0 and {total}")
+    others = [p for p in claimants if p != view.party]
+    share = {view.party: mine} if view.party in claimants else {}
+    rest = total - mine
+    for index, party in enumerate(others):
+        share[party] = rest // len(others) + (1 if index < rest % len(others) else 0)
+    return share

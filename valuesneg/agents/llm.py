@@ -28,7 +28,7 @@ from valuesneg.core import (
 )
 from valuesneg.core.view import PartyView
 
-from .base import header, utility
+from .base import header, split, utility
 from .models import ChatModel, Message
 from .prompts import Prompt, load_prompt
 
@@ -160,7 +160,8 @@ def _decision_schema(view: PartyView) -> dict[str, Any]:
     # Unit counts are enums, not min/max ranges: llama.cpp's grammar honours enums exactly.
     if view.table is None:
         units = {"type": "object", "properties": {
-            d: {"type": "integer", "enum": list(range(u + 1))} for d, u in view.units.items()},
+            d: {"type": "integer", "enum": list(range(u + 1)) if view.party in view.claimants[d]
+                else [0]} for d, u in view.units.items()},
             "required": list(view.units), "additionalProperties": False}
         return {"type": "object", "properties": {
             "action": {"type": "string", "enum": ["request"]}, "my_units": units,
@@ -203,19 +204,6 @@ def to_record(view: PartyView, decision: Decision) -> Header:
     if decision.action == "defer":
         return Defer(**base, rationale=rationale)
     return Accept(**base, rationale=rationale)
-
-
-def split(view: PartyView, dimension: str, mine: int) -> dict[str, int]:
-    """My units of a dimension, and the rest shared evenly among the other claimants."""
-    total = view.units[dimension]
-    if not 0 <= mine <= total:
-        raise ValueError(f"my_units for {dimension} must be between 0 and {total}")
-    others = [p for p in view.claimants[dimension] if p != view.party]
-    share = {view.party: mine}
-    rest = total - mine
-    for index, party in enumerate(others):
-        share[party] = rest // len(others) + (1 if index < rest % len(others) else 0)
-    return share
 
 
 def card_texts(graph: Any) -> dict[str, str]:

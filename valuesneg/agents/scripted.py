@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from valuesneg.core import Accept, Counter, Header, ProtocolViolation, Refuse, Request
 from valuesneg.core.view import CitableId, PartyView
 
-from .base import header, utility
+from .base import claimed, header, split, utility
 
 Allocation = dict[str, dict[str, int]]
 
@@ -43,7 +43,7 @@ _EPS = 1e-9
 # -- reading the view ------------------------------------------------------------------------
 
 def best_utility(view: PartyView) -> float:
-    return float(sum(view.me.weights.get(d, 0.0) * units for d, units in view.units.items()))
+    return float(sum(view.me.weights.get(d, 0.0) * view.units[d] for d in claimed(view)))
 
 
 def floor_utility(view: PartyView) -> float:
@@ -160,7 +160,8 @@ class ScriptedAgent(ABC):
         goal = self.aspiration(view)
         if view.table is None:
             target = self.offer(view, goal)
-            held = [d for d in self._by_weight(view, reverse=True) if target[d][view.party]]
+            held = [d for d in self._by_weight(view, reverse=True)
+                    if target[d].get(view.party, 0)]
             return Request(**header(view), projection=tuple(sorted(view.units)),
                            proposal=target, duration=view.duration_cap,
                            tiers=dict(view.my_tiers),
@@ -185,13 +186,13 @@ class ScriptedAgent(ABC):
         Taking back what I would give away first undoes their trade; refusing makes them
         offer a whole package, which can trade across dimensions.
         """
-        return self.trade and dim == self.give_order(view)[0] and len(view.units) > 1
+        return self.trade and dim == self.give_order(view)[0] and len(claimed(view)) > 1
 
     def offer(self, view: PartyView, goal: float) -> Allocation:
         """Everything to me, then give units away, least valued first and needs last, for as
         long as what I keep is still worth ``goal``."""
         me, weights, needs = view.party, view.me.weights, view.me.needs
-        allocation = {d: {p: (units if p == me else 0) for p in view.claimants[d]}
+        allocation = {d: split(view, d, units if me in view.claimants[d] else 0)
                       for d, units in view.units.items()}
         order = self.give_order(view)
         reserved = {d: min(needs.get(d, 0), view.units[d]) for d in order}
@@ -205,9 +206,10 @@ class ScriptedAgent(ABC):
         return allocation
 
     def give_order(self, view: PartyView) -> list[str]:
-        """Dimensions in the order I give them up: least of my utility per unit of theirs."""
+        """The dimensions I claim, in the order I give them up: least of my utility per unit
+        of theirs."""
         weights, theirs = view.me.weights, self._their_weights(view)
-        return sorted(view.units,
+        return sorted(claimed(view),
                       key=lambda d: (weights.get(d, 0.0) / theirs[d], weights.get(d, 0.0), d))
 
     def counter(self, view: PartyView, goal: float) -> tuple[str, dict[str, int]]:
@@ -217,7 +219,7 @@ class ScriptedAgent(ABC):
         table, me = view.table.allocation, view.party
         base, weights, theirs = utility(view, table), view.me.weights, self._their_weights(view)
         # Non-empty: a table that gave me every unit would be worth my best, and accepted.
-        short = [d for d in view.units if table[d].get(me, 0) < view.units[d]]
+        short = [d for d in claimed(view) if table[d].get(me, 0) < view.units[d]]
         dim = max(short, key=lambda d: (weights.get(d, 0.0) / theirs[d], weights.get(d, 0.0), d))
         room = view.units[dim] - table[dim].get(me, 0)
         weight = weights.get(dim, 0.0)

@@ -132,12 +132,13 @@ class _Facts:
         self.contested_sorted = sorted(terms.contested)
         self.units = {d: terms.dimension(d).units for d in terms.contested}
         policy = terms.policy
-        # Each claimant's tiers on the contested dimensions: a request's ``tiers`` must be
-        # exactly this mapping.
+        # Each claimant's tiers on the contested dimensions it claims: a request's ``tiers``
+        # must be exactly this mapping (what the party's view shows as ``my_tiers``).
         self.tiers = {
-            p: {d: policy.tier_of(p, d) for d in terms.contested}
+            p: {d: policy.tier_of(p, d) for d in terms.contested if p in terms.contested[d]}
             for p in terms.claimants
-            if all(p in policy.tiers and d in policy.tiers[p] for d in terms.contested)
+            if all(p in policy.tiers and d in policy.tiers[p]
+                   for d in terms.contested if p in terms.contested[d])
         }
         self.round_cap = policy.round_cap
         self.timeout_ticks = policy.timeout_ticks
@@ -804,9 +805,11 @@ class _Step:
 
     def _check_tiers(self, record: Request) -> None:
         if record.tiers == self.facts.tiers.get(record.sender):
-            return  # exactly the policy's tiers on the contested dimensions, nothing else
+            return  # exactly the policy's tiers on the dimensions it claims, nothing else
         policy = self.terms.policy
-        for dim in self.terms.contested:
+        contested = self.terms.contested
+        mine = [d for d in contested if record.sender in contested[d]]
+        for dim in mine:
             claimed = record.tiers.get(dim)
             actual = policy.tier_of(record.sender, dim)
             if claimed != actual:
@@ -815,10 +818,11 @@ class _Step:
                     f"tiers.{dim}",
                     f"policy gives {record.sender!r} tier {actual!r}",
                 )
-        extra = set(record.tiers) - set(self.terms.contested)
+        extra = set(record.tiers) - set(mine)
         if extra:
             raise self._violation(
-                Code.TIER_MISMATCH, f"tiers.{sorted(extra)[0]}", "not a contested dimension"
+                Code.TIER_MISMATCH, f"tiers.{sorted(extra)[0]}",
+                f"not a contested dimension {record.sender!r} claims",
             )
 
     def _check_precondition(self, precondition: Precondition | None) -> None:
