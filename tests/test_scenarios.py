@@ -16,6 +16,7 @@ from valuesneg.core.view import view_for
 from valuesneg.io.files import UserError
 from valuesneg.orchestration.driver import Driver
 from valuesneg.scenario import load_scenario
+from valuesneg.transcript import transcript
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "moral_graphs" / "scenarios")
                    .glob("*.yaml"))
@@ -58,6 +59,14 @@ def test_the_cycle_scenario_breaks_at_once(lineages: dict[str, list[str]]) -> No
     assert outcome is not None and outcome.terminal == "tier_break"
     assert "clause:dependency-cycle" in outcome.justification.clauses
     assert outcome.justification.rounds == 1
+    # The replay says why the break happened and why the winner won.
+    told = transcript(verify_lines(lineages["dependency_cycle"]).records).splitlines()
+    assert any("refuses #1: dependency cycle neg:drying-rack->neg:spray-booth" in line
+               for line in told)
+    tier_break = next(line for line in told if "tier-break on dim:spray-booth" in line)
+    assert "clause:dependency-cycle" in tier_break and "round cap" not in tier_break
+    assert tier_break.endswith("body-shop (tier:line, never proposed); same tier as "
+                               "body-shop, earlier first proposal")
 
 
 def test_forged_attestation_is_caught_by_verify(lineages: dict[str, list[str]], tmp_path: Path,

@@ -30,7 +30,7 @@ background:#eef3fb}.cited span.value{background:#fdf1dc}svg text{font-family:inh
 """
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 _RULES = {"agreed": "agreed by the parties",
-          "tier_break": "tier-break at the round cap: the highest tier wins",
+          "tier_break": "tier-break: the highest tier wins, then the earlier first proposal",
           "nash": "fallback: Nash bargaining over the declared utilities",
           "equal_split": "fallback: equal split", "priority": "fallback: priority rule"}
 
@@ -197,6 +197,10 @@ def _explanation(scenario: Scenario, outcome: Outcome, records: Sequence[Header]
     if outcome.terminal == "agreement":
         lead = (f"<p>Agreed in round {just.rounds}: accepted by "
                 f"{escape(', '.join(just.accepted_by))}.</p>")
+    elif scenario.terms.policy.clauses.dependency_cycle in just.clauses:
+        lead = (f"<p>A dependency cycle between negotiations was found in round "
+                f"{just.rounds}; the core broke it at once, under "
+                f"{escape(', '.join(just.clauses))}.</p>")
     else:
         lead = (f"<p>No agreement within the round cap ({scenario.terms.policy.round_cap}); "
                 f"the policy decided, under {escape(', '.join(just.clauses))}.</p>")

@@ -46,15 +46,20 @@ def describe(record: Header) -> str:
                 record.rationale)
         case Defer():
             return f"{record.sender} defers, because {', '.join(record.rationale)}"
+        case Refuse() if record.cycle:
+            return (f"{record.sender} refuses #{record.reply_to}: dependency cycle "
+                    + ", ".join(f"{e.waiter}->{e.waits_on}" for e in record.cycle))
         case Refuse() if record.silent_party:
             return f"core: {record.silent_party} was silent past the deadline ({record.reasons[0]})"
         case Refuse():
             return f"{record.sender} refuses #{record.reply_to}: {', '.join(record.reasons)}"
         case TierBreak():
-            ranks = ", ".join(f"{c.party} ({c.tier}, first proposal at "
-                              f"{c.first_proposal_tick})" for c in record.candidates)
-            return (f"core: round cap reached; tier-break on {record.dimension}: {record.winner} "
-                    f"wins among {ranks} under {', '.join(record.clauses)}")
+            ranks = ", ".join(
+                f"{c.party} ({c.tier}, " + ("never proposed)" if c.first_proposal_tick is None
+                                            else f"first proposal at t={c.first_proposal_tick})")
+                for c in record.candidates)
+            return (f"core: tier-break on {record.dimension} under {', '.join(record.clauses)}: "
+                    f"{record.winner} wins among {ranks}; {why_won(record)}")
         case Outcome():
             return (f"core: outcome {record.terminal}: [{allocation(record.allocation)}]; "
                     f"satisfied {', '.join(record.satisfied) or 'none'}; sacrificed "
@@ -78,13 +83,27 @@ def describe(record: Header) -> str:
         case Denial():
             return (f"core: {record.party} asked for {record.requested} of {record.dimension} "
                     f"and gets {record.granted} ({', '.join(record.clauses)})")
-        case Refuse() if record.cycle:
-            return (f"{record.sender} refuses #{record.reply_to}: dependency cycle "
-                    + ", ".join(f"{e.waiter}->{e.waits_on}" for e in record.cycle))
         case Commit():
             return (f"{record.sender} commits {record.units} of {record.dimension} under "
                     f"{record.grant_id}")
     return f"{record.sender}: {type(record).__name__}"
+
+
+def why_won(record: TierBreak) -> str:
+    """Which step of the tier-break order (core/tiebreak.py) decided: tier, then the earlier
+    first proposal, then the hash order key."""
+    won = next(c for c in record.candidates if c.party == record.winner)
+    rivals = [c for c in record.candidates if c.party != record.winner]
+    if not rivals:
+        return "the only claimant"
+    if all(c.tier_rank < won.tier_rank for c in rivals):
+        return f"highest tier ({won.tier})"
+    tied = [c for c in rivals if c.tier_rank == won.tier_rank]
+    if all(c.first_proposal_tick is None or (won.first_proposal_tick is not None
+           and c.first_proposal_tick > won.first_proposal_tick) for c in tied):
+        return f"same tier as {', '.join(c.party for c in tied)}, earlier first proposal"
+    return (f"same tier and first proposal as {', '.join(c.party for c in tied)}, "
+            "lowest order key (a hash of party and tick)")
 
 
 def transcript(records: Iterable[Header]) -> str:

@@ -3,9 +3,10 @@
 Highest tier wins. Within a tier the earlier first proposal wins, then a hash of
 (party, tick): a total order, so two parties at the same tier with the same request can never
 both win, and no party gains by having an alphabetically early id. The key leaves out the
-negotiation and the dimension on purpose: when the same parties tie on several dimensions or
-in several simultaneous negotiations, the same party wins all of them, so nobody ends up
-holding half of what it needs (a deadlock a mediator exists to avoid).
+dimension on purpose: when the same parties tie at the same tiers on several dimensions of a
+negotiation, the same party wins all of them, so nobody ends up holding half of what it needs.
+Across simultaneous negotiations the first-proposal ticks are each negotiation's own, so the
+winners can differ there.
 """
 
 from __future__ import annotations
