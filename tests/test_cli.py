@@ -201,3 +201,13 @@ def test_outputs_get_the_usual_file_mode(tmp_path: Path) -> None:
     mask = os.umask(0)
     os.umask(mask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_an_output_path_that_cannot_be_written_is_one_clear_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("mine\n")
+    assert main(["schema", "--out", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert f"{a_file}/request.schema.json: cannot write" in err and "Traceback" not in err
+    assert a_file.read_text() == "mine\n"

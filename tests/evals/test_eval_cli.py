@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from valuesneg.agents.models import EndpointUnreachable
 from valuesneg.cli import main
+from valuesneg.evals.base import EvalConfig
+from valuesneg.evals.common import chat_model
+from valuesneg.io.files import UserError
 
 DATA = Path(__file__).parent / "data"
 
@@ -58,3 +62,12 @@ def test_a_malformed_corpus_names_the_file_and_line(tmp_path: Path,
     assert main(["eval", "winwin", "--dataset", f"dond:{bad}", "--out",
                  str(tmp_path / "out"), "--no-progress"]) == 2
     assert f"{bad}: line 1: missing <dialogue>" in capsys.readouterr().err
+
+
+def test_a_model_error_during_a_suite_is_the_users_to_fix(tmp_path: Path) -> None:
+    # e.g. an unreachable --base-url: a clear one-line error (exit 2), not an internal one.
+    config = EvalConfig(suite="winwin", out=tmp_path, backend="openai",
+                        base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(UserError, match="cannot reach"), chat_model(config):
+        raise EndpointUnreachable("cannot reach http://127.0.0.1:9/v1/models",
+                                  url="http://127.0.0.1:9/v1", attempts=4)

@@ -16,10 +16,11 @@ import yaml
 
 from valuesneg.agents.base import Agent
 from valuesneg.agents.factory import llm_agents, with_dependencies
-from valuesneg.agents.models import ChatModel
+from valuesneg.agents.models import ChatModel, ModelError
 from valuesneg.agents.scripted import make_scripted
 from valuesneg.core import Ledger, LineageError, Outcome, ProtocolViolation, Terms, verify_lines
 from valuesneg.core.settle import utility
+from valuesneg.io.files import UserError
 from valuesneg.orchestration.driver import Driver
 from valuesneg.scenario import Scenario, load_scenario
 
@@ -56,16 +57,19 @@ def chat_model(config: EvalConfig, *, temperature: float = 0.0) -> Iterator[Chat
     if config.backend == "scripted":
         yield None
         return
-    if config.backend == "local":
-        from valuesneg.agents.local_server import LocalModelServer, local_chat_model
+    try:
+        if config.backend == "local":
+            from valuesneg.agents.local_server import LocalModelServer, local_chat_model
 
-        with LocalModelServer(log_dir=config.out / "server-logs") as server:
-            yield local_chat_model(server, temperature=temperature, seed=config.seed)
-        return
-    from valuesneg.agents.openai_model import OpenAIChatModel
+            with LocalModelServer(log_dir=config.out / "server-logs") as server:
+                yield local_chat_model(server, temperature=temperature, seed=config.seed)
+            return
+        from valuesneg.agents.openai_model import OpenAIChatModel
 
-    yield OpenAIChatModel(model=config.model or "gpt-4o-mini", base_url=config.base_url,
-                          seed=config.seed, temperature=temperature, structured="auto")
+        yield OpenAIChatModel(model=config.model or "gpt-4o-mini", base_url=config.base_url,
+                              seed=config.seed, temperature=temperature, structured="auto")
+    except ModelError as error:  # unreachable endpoint, missing key: the user's to fix
+        raise UserError(str(error)) from None
 
 
 def agents_under_test(sc: Scenario, strategy: str, model: ChatModel | None,

@@ -52,9 +52,14 @@ _UMASK = _read_umask()
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write a whole file or nothing: a crash never leaves a half-written output."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write a whole file or nothing: a crash never leaves a half-written output. A path
+    that cannot be written (a file where a folder should be, no permission, disk full) is a
+    ``UserError`` naming it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as error:
+        raise UserError(f"{path}: cannot write ({error})") from None
     try:
         # mkstemp makes the file private (0600); outputs get the mode open() would give them.
         os.fchmod(fd, 0o666 & ~_UMASK)
@@ -63,8 +68,10 @@ def write_atomic(path: Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise UserError(f"{path}: cannot write ({error})") from None
         raise
 
 
