@@ -162,13 +162,38 @@ def test_bad_scenario_names_file_line_and_field(tmp_path: Path,
     assert str(bad) in err and f"line {line}" in err and "policy.round_cap" in err
 
 
-def test_unknown_card_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = SCENARIO.read_text().replace("card:safety-margins]", "card:safety-margin]")
+def broken(tmp_path: Path, old: str, new: str, count: int = 1) -> tuple[Path, str]:
+    """The shipped campsite scenario with ``old`` replaced, written where its graph resolves."""
+    assert old in SCENARIO.read_text()
+    text = SCENARIO.read_text().replace(old, new, count).replace(
+        "../scarce_supplies.json", str(SCENARIO.parent.parent / "scarce_supplies.json"))
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text.replace("../scarce_supplies.json", str(SCENARIO.parent.parent /
-                                                               "scarce_supplies.json")))
+    bad.write_text(text)
+    return bad, text
+
+
+def line_of(text: str, fragment: str) -> int:
+    return next(i for i, t in enumerate(text.splitlines(), 1) if fragment in t)
+
+
+@pytest.mark.parametrize(("old", "new", "at", "message"), [
+    ("card:safety-margins]", "card:safety-margin]", "card:safety-margin]",
+     "field parties.0.cards.1: 'card:safety-margin' is not a card of the moral graph"),
+    ("context: ctx:water-too-scarce", "context: ctx:nowhere", "ctx:nowhere",
+     "field context: 'ctx:nowhere' is not a context of the moral graph"),
+    ("  round_cap: 6\n", "  round_cap: 6\n  round_cap: 99\n", "round_cap: 99",
+     "not valid YAML (duplicate key 'round_cap')"),
+    ("round_cap: 6", "round_cap: 0", "round_cap: 0",
+     "field policy.round_cap: Input should be greater than or equal to 1"),
+])
+def test_scenario_errors_found_after_parsing_name_file_line_and_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, at: str,
+        message: str) -> None:
+    bad, text = broken(tmp_path, old, new)
     assert main(["run", str(bad), "--backend", "scripted", "--out", str(tmp_path / "o")]) == 2
-    assert "parties[0].cards[1]: 'card:safety-margin'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{bad}: line {line_of(text, at)}" in err and message in err, err
+    assert not (tmp_path / "o").exists()
 
 
 def test_missing_lineage_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from valuesneg.agents.factory import scripted_agents
 from valuesneg.agents.llm import LLMAgent
@@ -15,7 +17,7 @@ from valuesneg.core.lineage import entry_hash
 from valuesneg.core.view import view_for
 from valuesneg.io.files import UserError
 from valuesneg.orchestration.driver import Driver
-from valuesneg.scenario import load_scenario
+from valuesneg.scenario import load_scenario, scenario_json_schema_text
 from valuesneg.transcript import transcript
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "moral_graphs" / "scenarios")
@@ -121,3 +123,23 @@ def test_attest_reproduces_the_shipped_signature(capsys: pytest.CaptureFixture[s
     assert main(["attest", str(CONFIDENTIAL), "--party", "fintech", "--key", str(key)]) == 0
     signature = capsys.readouterr().out.strip()
     assert f'signature: "{signature}"' in CONFIDENTIAL.read_text()
+
+
+SCENARIO_SCHEMA = SCENARIOS[0].parents[1] / "schema" / "scenario.schema.json"
+
+
+def test_checked_in_scenario_schema_equals_generated() -> None:
+    assert SCENARIO_SCHEMA.read_text(encoding="utf-8") == scenario_json_schema_text(), (
+        "moral_graphs/schema/scenario.schema.json is stale; regenerate it with: python -c "
+        "\"from valuesneg.scenario import scenario_json_schema_text as t; "
+        "open('moral_graphs/schema/scenario.schema.json','w').write(t())\"")
+
+
+def test_shipped_scenarios_validate_against_the_schema_and_a_typo_does_not() -> None:
+    validator = jsonschema.Draft202012Validator(json.loads(SCENARIO_SCHEMA.read_text()))
+    for path in SCENARIOS:
+        assert list(validator.iter_errors(yaml.safe_load(path.read_text()))) == [], path
+    typo = yaml.safe_load(SCENARIOS[0].read_text())
+    typo["policy"]["round_caps"] = typo["policy"].pop("round_cap")
+    assert {e.validator for e in validator.iter_errors(typo)} == {"additionalProperties",
+                                                                    "required"}

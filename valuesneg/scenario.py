@@ -9,6 +9,8 @@ as public.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,70 +37,109 @@ from valuesneg.values.vocab import FAIRNESS_PROPERTIES, vocabulary_for
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Attribute docstrings become the JSON Schema's descriptions (scenario.schema.json).
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class AgentSpec(_Strict):
-    backend: Literal["scripted", "llm", "human"] = "llm"  # human: answered at a prompt
-    strategy: str = "linear"  # scripted strategy, or the fallback when no model is used
-    deliberates: bool = False  # defers once before answering its first proposal
+    backend: Literal["scripted", "llm", "human"] = "llm"
+    """Who speaks for the party: a scripted strategy, the LLM of `--backend`, or a person at
+    the terminal (or as JSON lines on stdin)."""
+    strategy: str = "linear"
+    """The scripted strategy (boulware, conceder, linear, tit-for-tat, values); also what an
+    LLM party plays when run with `--backend scripted`."""
+    deliberates: bool = False
+    """Defers once before answering its first proposal."""
 
 
 class AttestationSpec(_Strict):
     """An authority's signature over the redacted and sealed envelope versions."""
 
     authority: Id
+    """An authority named in the top-level `authorities`."""
     covers: tuple[Id, ...]
+    """The dimensions whose redaction the authority vouches for."""
     signature: str
+    """Ed25519 signature (hex) over the redacted and sealed envelope versions."""
 
 
 class PartySpec(_Strict):
     id: Id
+    """The party id, as records name it."""
     cards: tuple[Id, ...] = ()
+    """Values cards of the moral graph this party holds; citable by it alone until revealed."""
     public_cards: tuple[Id, ...] = ()
+    """Those of `cards` every party may cite from the start."""
     envelope: dict[Id, tuple[Id, ...]]
+    """Per dimension, the scope items the party can act on; overlaps open the negotiation."""
     weights: dict[Id, float] = {}
+    """Utility of one unit of each dimension to this party."""
     needs: dict[Id, Annotated[int, Field(ge=0)]] = {}
+    """Units of each dimension the party declares it needs (read by needs coverage)."""
     contribution: Annotated[float, Field(ge=0)] = 0.0
+    """What the party brought (read by proportionality)."""
     reservation: float = 0.0
+    """The party's utility if nothing is agreed."""
     tiers: dict[Id, Id]
+    """The party's tier on each dimension, from `policy.tier_order`."""
     agent: AgentSpec = AgentSpec()
     represents: tuple[Id, ...] = ()
-    depends_on: tuple[Id, ...] = ()  # negotiations this party's requests wait on
-    knows: tuple[DependencyEdge, ...] = ()  # wait-for edges this party knows of elsewhere
-    sealed_envelope: dict[Id, tuple[Id, ...]] | None = None  # un-redacted, for reviewers
-    envelope_after: dict[Id, tuple[Id, ...]] | None = None  # moved to after using grants
+    """Subordinate parties this team party negotiates for."""
+    depends_on: tuple[Id, ...] = ()
+    """Negotiations this party's requests wait on."""
+    knows: tuple[DependencyEdge, ...] = ()
+    """Wait-for edges between other negotiations that this party knows of."""
+    sealed_envelope: dict[Id, tuple[Id, ...]] | None = None
+    """The un-redacted envelope behind a redacted `envelope`, kept for reviewers."""
+    envelope_after: dict[Id, tuple[Id, ...]] | None = None
+    """The envelope the party moves to after using its grants (ends them)."""
     attestation: AttestationSpec | None = None
 
 
 class PolicySpec(_Strict):
     id: Id
     round_cap: int
+    """Rounds of offers before the terminal rules decide."""
     timeout_ticks: int = 10
+    """Logical ticks of silence after which a party counts as refusing."""
     grant_duration_cap: int
+    """Longest grant, in ticks."""
     reask_budget: int = 2
+    """Re-asks after a refused record before the policy's default applies."""
     tier_order: tuple[Id, ...]
+    """Tiers, lowest first."""
     terminal: dict[Id, Literal["tier_break", "nash", "equal_split", "priority"]]
+    """Per dimension, what decides at the round cap: a tier-break (indivisible scope) or a
+    named fallback."""
     multiparty_rule: Literal["unanimity", "majority"] = "unanimity"
+    """How three or more parties' responses combine."""
     fairness: tuple[Id, ...] = FAIRNESS_PROPERTIES
+    """Fairness properties every outcome is measured on."""
     reservation_requires: tuple[Literal["clause", "card", "policy", "dimension",
                                         "fairness"], ...] = ("clause", "card")
     plans: tuple[Id, ...] = ()
+    """Plans a reservation may name."""
     preemptible: tuple[Preemptible, ...] = ()
+    """(dimension, tier) pairs whose grants a higher tier may pre-empt."""
     clauses: Clauses = Clauses()
-    extra_clauses: tuple[Id, ...] = ()  # further clause ids parties may cite
+    extra_clauses: tuple[Id, ...] = ()
+    """Further clause ids parties may cite."""
 
 
 class ScenarioFile(_Strict):
     scenario: Id
     title: str
     negotiation: Id
-    moral_graph: str  # path relative to the scenario file
+    """The negotiation id every record carries."""
+    moral_graph: str
+    """Path of the moral graph (JSON), relative to the scenario file."""
     context: Id | None = None
+    """A context of the moral graph this negotiation happens in."""
     dimensions: Annotated[tuple[Dimension, ...], Field(min_length=1)]
     parties: Annotated[tuple[PartySpec, ...], Field(min_length=2)]
     policy: PolicySpec
-    authorities: dict[Id, str] = {}  # attestation authority -> Ed25519 public key (hex)
+    authorities: dict[Id, str] = {}
+    """Attestation authorities and their Ed25519 public keys (hex)."""
 
 
 class Scenario(BaseModel):
@@ -131,6 +172,9 @@ def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenari
         graph = load_graph(graph_path)
     except DataError as error:
         raise UserError(f"{path}: moral_graph: {error}") from None
+    if spec.context is not None and spec.context not in {c.id for c in graph.contexts}:
+        raise UserError(_at(path, root, ["context"], f"{spec.context!r} is not a context of "
+                            f"the moral graph {spec.moral_graph}"))
     try:
         terms = Terms(
             negotiation=spec.negotiation,
@@ -141,6 +185,8 @@ def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenari
             moral_graph=graph.content_hash,
             authorities=spec.authorities,
         )
+    except _FieldError as error:
+        raise UserError(_at(path, root, error.loc, error.message)) from None
     except ValidationError as error:
         raise UserError(_describe(path, root, error, terms=True)) from None
     forged = forged_attestations(terms) if check_signatures else []
@@ -171,7 +217,11 @@ def _attestation(spec: AttestationSpec | None, envelope: Envelope,
 
 def _policy(spec: PolicySpec, parties: tuple[PartySpec, ...]) -> Policy:
     fields = spec.model_dump(exclude={"extra_clauses"})
-    return Policy.model_validate({**fields, "tiers": {p.id: p.tiers for p in parties}})
+    try:
+        return Policy.model_validate({**fields, "tiers": {p.id: p.tiers for p in parties}})
+    except ValidationError as error:  # the policy's own checks: point at the policy block
+        first = error.errors()[0]
+        raise _FieldError(["policy", *(str(p) for p in first["loc"])], first["msg"]) from None
 
 
 def _vocabulary(spec: ScenarioFile, graph: MoralGraph) -> Vocabulary:
@@ -181,8 +231,9 @@ def _vocabulary(spec: ScenarioFile, graph: MoralGraph) -> Vocabulary:
         for c_index, card_id in enumerate(party.cards):
             card = known.get(card_id)
             if card is None:
-                raise UserError(f"parties[{p_index}].cards[{c_index}]: {card_id!r} is not a "
-                                f"card of the moral graph {spec.moral_graph}")
+                raise _FieldError(["parties", str(p_index), "cards", str(c_index)],
+                                  f"{card_id!r} is not a card of the moral graph "
+                                  f"{spec.moral_graph}")
             holdings.append((party.id, card, card_id not in party.public_cards))
     return vocabulary_for([*spec.policy.clauses.ids(), *spec.policy.extra_clauses],
                           [d.id for d in spec.dimensions], holdings)
@@ -196,7 +247,7 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read ({error})") from None
     try:
-        return yaml.safe_load(text), yaml.compose(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader), yaml.compose(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -204,15 +255,59 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
                         ) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load``, refusing a key repeated in one mapping: YAML would keep the last
+    silently, so a second ``round_cap:`` further down would quietly win."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _FieldError(Exception):
+    """A scenario field found wrong after the schema passed (e.g. an unknown card)."""
+
+    def __init__(self, loc: list[str], message: str) -> None:
+        super().__init__(message)
+        self.loc, self.message = loc, message
+
+
+# A terms-level check names its own field first: "parties[0].weights: ..." or "policy: ...".
+_TERMS_FIELD = re.compile(r"^(?:Value error, )?([A-Za-z_][\w.\[\]:-]*): (.*)$", re.DOTALL)
+
+
 def _describe(path: Path, root: yaml.Node | None, error: ValidationError,
               terms: bool = False) -> str:
     first = error.errors()[0]
-    loc = [str(p) for p in first["loc"]]
-    where = ".".join(loc) or "(top level)"
-    line = None if terms else _line_of(root, loc)
+    loc, message = [str(p) for p in first["loc"]], first["msg"]
+    if terms and not loc and (named := _TERMS_FIELD.match(message)):
+        loc = re.findall(r"[^.\[\]]+", named.group(1))
+        message = named.group(2)
+    if terms and loc and loc[0] not in ScenarioFile.model_fields:
+        loc = []  # a Terms field with no counterpart in the file: no line to point at
+    return _at(path, root, loc, message, "scenario terms" if terms else "scenario")
+
+
+def _at(path: Path, root: yaml.Node | None, loc: list[str], message: str,
+        scope: str = "scenario") -> str:
+    """``path: line N, scope field a.b.c: message``."""
+    line = _line_of(root, loc) if loc else None
     at = f" line {line}," if line else ""
-    scope = "scenario terms" if terms else "scenario"
-    return f"{path}:{at} {scope} field {where}: {first['msg']}"
+    return f"{path}:{at} {scope} field {'.'.join(loc) or '(top level)'}: {message}"
+
+
+def scenario_json_schema_text() -> str:
+    """The exact text of ``moral_graphs/schema/scenario.schema.json``."""
+    schema = ScenarioFile.model_json_schema(mode="validation")
+    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema,
+                "title": "valuesneg scenario file (YAML)"}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _line_of(node: yaml.Node | None, loc: list[str]) -> int | None:
