@@ -13,12 +13,14 @@ from hypothesis import strategies as st
 from valuesneg.agents.scripted import ConcessionAgent
 from valuesneg.core import (
     RECORD_TYPES,
+    Code,
     DependencyEdge,
     Ledger,
     ProtocolViolation,
     verify_lines,
 )
 from valuesneg.core.machine import find_cycle
+from valuesneg.core.mediator import Mediator
 from valuesneg.core.view import PartyView, view_for
 
 SENDERS = ("alice", "bob", "carol", "core", "mallory")
@@ -27,6 +29,23 @@ IDS = ("card:alice-needs", "card:bob-needs", "ap:alice-needs.1", "clause:agreeme
        "card:unknown", "neg:camp", "neg:b", "neg:c")
 DIMS = ("dim:water", "dim:firewood", "dim:spot", "dim:other")
 NEGOTIATIONS = ("neg:camp", "neg:b", "neg:c", "neg:d")
+
+
+def has_cycle(edges: set[tuple[str, str]]) -> bool:
+    """The test's own oracle: some node reaches itself (plain search, not the core's)."""
+    def reaches(a: str, b: str) -> bool:
+        seen, todo = set(), [a]
+        while todo:
+            node = todo.pop()
+            for x, y in edges:
+                if x == node and y not in seen:
+                    if y == b:
+                        return True
+                    seen.add(y)
+                    todo.append(y)
+        return False
+
+    return any(reaches(n, n) for n in {n for edge in edges for n in edge})
 
 ids = st.sampled_from(IDS)
 rationale = st.lists(ids, min_size=1, max_size=4).map(tuple)
@@ -141,23 +160,48 @@ def test_any_sequence_advances_or_refuses_and_replays(data: st.DataObject,
                       max_size=8))
 def test_cycle_finder_agrees_with_reachability(graph: list[tuple[str, str]]) -> None:
     edges = set(graph)
-    nodes = {n for edge in edges for n in edge}
-
-    def reaches(a: str, b: str) -> bool:
-        seen, todo = set(), [a]
-        while todo:
-            node = todo.pop()
-            for x, y in edges:
-                if x == node and y not in seen:
-                    if y == b:
-                        return True
-                    seen.add(y)
-                    todo.append(y)
-        return False
-
-    has_cycle = any(reaches(n, n) for n in nodes)
     cycle = find_cycle(edges)
-    assert bool(cycle) == has_cycle
+    assert bool(cycle) == has_cycle(edges)
     if cycle:
         assert cycle[0] == cycle[-1]
         assert all(edge in edges for edge in itertools.pairwise(cycle))
+
+
+EDGES = st.tuples(st.sampled_from(NEGOTIATIONS), st.sampled_from(NEGOTIATIONS)).filter(
+    lambda e: e[0] != e[1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=st.permutations(NEGOTIATIONS).flatmap(lambda order: st.tuples(*(st.tuples(
+    st.just(n), st.sets(st.sampled_from([m for m in NEGOTIATIONS if m != n]), max_size=2),
+    st.sets(EDGES, max_size=2)) for n in order))))
+def test_no_accepted_state_ever_contains_a_cycle(
+        steps: tuple[tuple[str, set[str], set[tuple[str, str]]], ...]) -> None:
+    """Random dependency graphs, one request per negotiation, each waiting on random others
+    and reporting random edges elsewhere, through a mediator (the global graph) and peer to
+    peer: a request is accepted exactly when it closes no cycle, and no accepted state ever
+    holds one."""
+    base = make_terms()
+    terms = {n: base.model_copy(update={"negotiation": n}) for n in NEGOTIATIONS}
+    mediator = Mediator(terms.values())
+    for negotiation, waits_on, known in steps:
+        request = Play(terms[negotiation]).request(
+            depends_on=tuple(sorted(waits_on)),
+            dependencies=tuple(DependencyEdge(waiter=a, waits_on=b) for a, b in sorted(known)))
+        new = {(negotiation, d) for d in waits_on} | known
+        closes_alone, closes_globally = has_cycle(new), has_cycle(set(mediator.graph) | new)
+        try:
+            Ledger(terms[negotiation]).apply(request)  # peer to peer: its own edges only
+            assert not closes_alone
+        except ProtocolViolation as refused:
+            assert closes_alone and refused.code is Code.DEPENDENCY_CYCLE
+        before = mediator.graph
+        try:
+            mediator.apply(request)
+            assert not closes_globally
+            event("accepted")
+        except ProtocolViolation as refused:
+            assert closes_globally and refused.code is Code.DEPENDENCY_CYCLE
+            assert mediator.graph == before
+            event("refused: closes a cycle")
+        assert not has_cycle(set(mediator.graph))
