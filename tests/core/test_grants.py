@@ -57,10 +57,15 @@ def test_revoked_grant_must_be_acked_and_is_dead_after() -> None:
     play.apply(play.make("revocation", "bob", grant_id=grant.grant_id,
                          clause="clause:revocation"))
     assert play.neg.expected() == ("alice",)  # the holder owes an ack
-    assert refused(play, commit(play, "alice", grant)) is Code.DEAD_GRANT
+    # Until it acks, the holder can use no claim at all, not even one still live.
+    other = next(g.grant for g in play.neg.state.grants.values()
+                 if g.grant.grantee == "alice" and g.grant.grant_id != grant.grant_id)
+    assert refused(play, commit(play, "alice", grant)) is Code.ACK_OWED
+    assert refused(play, commit(play, "alice", other)) is Code.ACK_OWED
     play.apply(play.make("ack", "alice", grant_id=grant.grant_id))
     assert play.neg.expected() == ()
     assert refused(play, commit(play, "alice", grant)) is Code.DEAD_GRANT
+    play.apply(commit(play, "alice", other))
     assert refused(play, play.make("ack", "alice", grant_id=grant.grant_id)) \
         is Code.NOTHING_TO_ACK
 
@@ -88,6 +93,8 @@ def test_preemption_by_a_higher_tier_on_a_preemptible_dimension() -> None:
     new = [r for r in appended if isinstance(r, Grant)]
     assert len(new) == 1 and new[0].grantee == "bob" and new[0].units == grant.units
     assert new[0].clauses == ("clause:preemption",)
+    assert refused(play, commit(play, "alice", grant)) is Code.ACK_OWED
+    play.apply(play.make("ack", "alice", grant_id=grant.grant_id))
     assert refused(play, commit(play, "alice", grant)) is Code.DEAD_GRANT
 
 

@@ -29,6 +29,13 @@ def nothing(play: Play) -> None:
     return None
 
 
+def revoked(play: Play) -> None:
+    """Agreed, then bob revoked alice's water grant: alice owes an ack."""
+    play.agree()
+    play.apply(play.make("revocation", "bob", grant_id=grant_of(play, "alice"),
+                         clause="clause:revocation"))
+
+
 Case = tuple[str, Callable[[Play], None], Callable[[Play], Any], Code, str]
 
 CASES: list[Case] = [
@@ -110,6 +117,9 @@ CASES: list[Case] = [
     ("commit beyond the grant", settled, lambda p: p.make(
         "commit", "alice", grant_id=grant_of(p, "alice"), dimension="dim:water", units=4),
      Code.NO_GRANT, "units"),
+    ("commit before acking an ended grant", revoked, lambda p: p.make(
+        "commit", "alice", grant_id=grant_of(p, "alice", "dim:firewood"),
+        dimension="dim:firewood", units=1), Code.ACK_OWED, "sender"),
     ("ack of a live grant", settled, lambda p: p.make(
         "ack", "alice", grant_id=grant_of(p, "alice")), Code.NOTHING_TO_ACK, "grant_id"),
     ("pre-empt a non-pre-emptible grant", settled, lambda p: p.make(

@@ -664,6 +664,15 @@ class _Step:
     def commit(self, record: Commit) -> None:
         grant_state = self._grant_state(record.grant_id)
         grant = grant_state.grant
+        owed = sorted(gid for gid, g in self.state.grants.items()
+                      if g.grant.grantee == record.sender and g.ended_by and not g.acked)
+        if owed:
+            # The holder must ack an ended grant before it uses any claim again, so the
+            # lineage shows it knew the claim was gone before it acted.
+            raise self._violation(
+                Code.ACK_OWED, "sender",
+                f"{record.sender!r} must first acknowledge the end of {owed[0]!r}",
+            )
         if (
             record.sender != grant.grantee
             and record.sender not in self.terms.party(grant.grantee).represents
