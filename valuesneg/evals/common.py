@@ -26,9 +26,11 @@ from valuesneg.scenario import Scenario, load_scenario
 
 from .base import EvalConfig
 
-ROOT = Path(__file__).resolve().parents[2]
-EVALS = ROOT / "evals"
-SCENARIOS = ROOT / "moral_graphs" / "scenarios"
+# Inside the package, so an installed wheel has them too: in a source checkout these are links
+# to the top-level evals/ and moral_graphs/ folders (see pyproject's package-data).
+PACKAGE = Path(__file__).resolve().parents[1]
+EVALS = PACKAGE / "suites"
+SCENARIOS = PACKAGE / "moral_graphs" / "scenarios"
 
 
 def suite_config(suite: str) -> dict[str, Any]:
