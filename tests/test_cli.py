@@ -236,3 +236,20 @@ def test_an_output_path_that_cannot_be_written_is_one_clear_line(
     err = capsys.readouterr().err
     assert f"{a_file}/request.schema.json: cannot write" in err and "Traceback" not in err
     assert a_file.read_text() == "mine\n"
+
+
+def test_a_run_that_cannot_start_writes_no_lineage(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """An unreachable endpoint or checkpoint server fails before the genesis entry, so the
+    same --out works once it is fixed (a lineage there would make run refuse it)."""
+    out = tmp_path / "out"
+    assert main(["run", str(SCENARIO), "--backend", "openai", "--base-url",
+                 "http://127.0.0.1:9/v1", "--out", str(out)]) == 2
+    assert "cannot reach http://127.0.0.1:9/v1/models" in capsys.readouterr().err
+    assert not (out / "lineage.jsonl").exists()
+    assert main(["run", str(SCENARIO), "--backend", "scripted", "--checkpoint",
+                 "postgresql://u:secret@127.0.0.1:9/db", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint postgresql://u@127.0.0.1:9/db: connection failed" in err
+    assert "secret" not in err and not (out / "lineage.jsonl").exists()
+    assert main(["run", str(SCENARIO), "--backend", "scripted", "--out", str(out)]) == 0

@@ -130,6 +130,9 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
            meta: Mapping[str, Any], resume_from: Ledger | None, where: Checkpoint,
            hooks: Hooks) -> RunResult:
     with ExitStack() as stack:
+        # The checkpointer first: a server that cannot be reached fails the run before the
+        # lineage has its genesis entry, so the same --out can simply be used again.
+        saver = stack.enter_context(checkpointer(where.url, out / CHECKPOINT))
         writer = stack.enter_context(LineageWriter(out / LINEAGE))
         turns = stack.enter_context(TurnLog(out / TURNS))
         calls = CallLog(out / CALLS, agents)
@@ -140,7 +143,6 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
         driver = Driver(scenario.terms, agents, on_entries=log_entries, on_turn=turns.write,
                         envelope_changes=scenario.envelope_changes(), resume_from=resume_from)
-        saver = stack.enter_context(checkpointer(where.url, out / CHECKPOINT))
         drive(driver, saver, thread=where.thread, answer=hooks.answer, observe=hooks.observe)
     result = RunResult(out, driver.ledger, tuple(turns.turns))
     write_outputs(scenario, result, meta)

@@ -111,6 +111,8 @@ def chat_backend(backend: str, *, model: str | None = None, base_url: str | None
             return
         chat = OpenAIChatModel(model=model or "gpt-4o-mini", base_url=base_url, seed=seed,
                                structured="auto")
+        chat.structured_form  # noqa: B018 - asks GET /models now: an unreachable endpoint
+        # fails here, before a run has written anything, not at its first decision
         yield chat, {**meta, "model": chat.model}
     except ModelError as error:
         raise UserError(str(error)) from None
