@@ -61,10 +61,13 @@ def test_metrics_count_blocks_breaches_and_crashes_by_hand() -> None:
     assert m["core"]["not_applicable"] == 1 and m["attacks"] == 2
 
 
-def test_the_suite_blocks_every_attack_it_tries(tmp_path: Path) -> None:
-    result = bypass.run(EvalConfig("bypass", tmp_path, limit=6, progress=False))
+def test_the_whole_suite_blocks_every_attack(tmp_path: Path) -> None:
+    """The full catalogue (every named attack and injection, ~6 s), as `eval bypass` runs it:
+    one attack that got through, crashed or left a lineage that does not verify fails CI."""
+    result = bypass.run(EvalConfig("bypass", tmp_path, progress=False))
     m = result.metrics
-    assert m["attacks"] == 6 and m["catalogue"] == 6
+    assert m["attacks"] == m["catalogue"] == len(ATTACKS) + len(INJECTIONS) >= 50
     assert (m["blocked_rate"], m["crashes"], m["lineage_failures"]) == (1.0, 0, 0)
-    assert m["runs"]["count"] == 6 and m["runs"]["injection_reached_prompt"] == 0
+    assert m["blocked"] == m["attempts"] > 1000
+    assert m["runs"]["injection_reached_prompt"] == 0
     assert all(entry["description"] for entry in m["per_attack"].values())

@@ -8,8 +8,10 @@ including between a party's record and the entries the core appends because of i
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 
 from valuesneg.cli import main
 from valuesneg.core import CORE, verify_lines
+from valuesneg.io.files import KILL_BEFORE_APPLYING
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios"
 KilledRun = Callable[..., "subprocess.Popen[bytes]"]
@@ -72,6 +75,29 @@ def test_a_run_killed_anywhere_resumes_to_the_clean_lineage(
         decided = {r["seq"] for r in records[: kill_points(expected)["at-outcome"]]
                    if r.get("sender") not in (None, CORE)}
         assert decisions_per_seq(out) == dict.fromkeys(decided, 1), name
+
+
+def test_a_run_killed_between_deciding_and_applying_resumes_without_asking_again(
+        clean: dict[str, list[str]], tmp_path: Path,
+        decisions_per_seq: Callable[[Path], Counter[int]]) -> None:
+    """The other crash point of a turn: its record decided and checkpointed, not yet in the
+    lineage. The resumed run applies the checkpointed record; the agent is not asked again."""
+    expected = clean["campsite_supplies"]
+    records = [json.loads(line).get("record", {}) for line in expected]
+    decided = [r["seq"] for r in records[: kill_points(expected)["at-outcome"]]
+               if r.get("sender") not in (None, CORE)]
+    for seq in (decided[0], decided[len(decided) // 2], decided[-1]):
+        out = tmp_path / f"before-{seq}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "valuesneg.cli", "run",
+             str(SCENARIOS / "campsite_supplies.yaml"), "--backend", "scripted", "--out",
+             str(out), "--quiet"], env={**os.environ, KILL_BEFORE_APPLYING: str(seq)},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert proc.wait(timeout=120) == -signal.SIGKILL, seq
+        assert len((out / "lineage.jsonl").read_text().splitlines()) == seq, seq
+        assert main(["resume", str(out)]) == 0, seq
+        assert (out / "lineage.jsonl").read_text().splitlines() == expected, seq
+        assert decisions_per_seq(out) == dict.fromkeys(decided, 1), seq
 
 
 def test_a_torn_last_line_is_dropped_and_written_again(

@@ -75,9 +75,17 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-# Test hook, for crash tests only: kill this process (SIGKILL, no clean-up) right after the
-# lineage file reaches this many entries, so a test can stop a run at an exact point.
+# Test hooks, for crash tests only: kill this process (SIGKILL, no clean-up) right after the
+# lineage file reaches this many entries, or once the record with this seq has been decided
+# and checkpointed but before the core applies it, so a test can stop a run at an exact point.
 KILL_AFTER_ENTRIES = "VALUESNEG_KILL_AFTER_ENTRIES"
+KILL_BEFORE_APPLYING = "VALUESNEG_KILL_BEFORE_APPLYING"
+
+
+def kill_if_asked(hook: str, value: int) -> None:
+    """SIGKILL this process when the test hook ``hook`` is set to ``value``."""
+    if value and os.environ.get(hook) == str(value):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class LineageWriter:
@@ -96,7 +104,7 @@ class LineageWriter:
             self._count += 1
             if self._count == self._kill_after:
                 self._sync()
-                os.kill(os.getpid(), signal.SIGKILL)
+                kill_if_asked(KILL_AFTER_ENTRIES, self._count)
         self._sync()
 
     def _sync(self) -> None:

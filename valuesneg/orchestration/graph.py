@@ -34,6 +34,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from valuesneg.core import Terms
+from valuesneg.io.files import KILL_BEFORE_APPLYING, kill_if_asked
 
 from .driver import Driver, TurnProgress, next_step, turn_limit
 from .humans import Answerer, NoAnswer
@@ -141,7 +142,10 @@ class _Nodes:
         return {"turn": turn, "memory": memory}
 
     def apply(self, state: NegotiationState) -> dict[str, Any]:
-        return {"turn": self.driver.apply(self._turn(state))}
+        turn = self._turn(state)
+        if turn["pending"] is not None:  # decided and checkpointed, not yet applied
+            kill_if_asked(KILL_BEFORE_APPLYING, turn["seq"])
+        return {"turn": self.driver.apply(turn)}
 
     def default(self, state: NegotiationState) -> dict[str, Any]:
         return {"turn": self.driver.default(self._turn(state))}
