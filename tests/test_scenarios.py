@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from valuesneg.agents.factory import scripted_agents
 from valuesneg.agents.llm import LLMAgent
@@ -15,6 +17,7 @@ from valuesneg.cli import main
 from valuesneg.core import KINDS, Terms, canonical_json, verify_lines
 from valuesneg.core.lineage import entry_hash
 from valuesneg.core.view import view_for
+from valuesneg.io.attest import public_hex, sign
 from valuesneg.io.files import UserError
 from valuesneg.orchestration.driver import Driver
 from valuesneg.scenario import load_scenario, scenario_json_schema_text
@@ -77,7 +80,14 @@ def test_forged_attestation_is_caught_by_verify(lineages: dict[str, list[str]], 
     party = entries[0]["genesis"]["terms"]["parties"][0]
     signature = party["attestation"]["signature"]
     party["attestation"]["signature"] = ("0" if signature[0] != "0" else "1") + signature[1:]
-    # a forger re-binds the genesis hashes and re-chains everything after the edit
+    forged = rechained(entries, tmp_path / "lineage.jsonl")
+    assert main(["verify", str(forged)]) == 1
+    assert "line 1: the attestation of 'fintech'" in capsys.readouterr().err
+
+
+def rechained(entries: list[dict[str, Any]], path: Path) -> Path:
+    """What a forger does after editing the genesis: re-bind its hashes and re-chain every
+    entry after it, so the lineage is self-consistent again."""
     terms = Terms.model_validate(entries[0]["genesis"]["terms"])
     entries[0]["genesis"]["bound"] = terms.hashes()
     prev = "0" * 64
@@ -85,10 +95,33 @@ def test_forged_attestation_is_caught_by_verify(lineages: dict[str, list[str]], 
         entry["prev"] = prev
         body = {k: v for k, v in entry.items() if k in ("genesis", "record")}
         entry["hash"] = prev = entry_hash(i, prev, body)
-    forged = tmp_path / "lineage.jsonl"
-    forged.write_text("\n".join(canonical_json(e) for e in entries) + "\n")
-    assert main(["verify", str(forged)]) == 1
-    assert "line 1: the attestation of 'fintech'" in capsys.readouterr().err
+    path.write_text("\n".join(canonical_json(e) for e in entries) + "\n")
+    return path
+
+
+def test_a_swapped_authority_key_is_caught_against_the_trusted_scenario(
+        lineages: dict[str, list[str]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    entries = [json.loads(line) for line in lineages["confidential_tenancy"]]
+    genesis = entries[0]["genesis"]["terms"]
+    party = genesis["parties"][0]
+    authority = party["attestation"]["authority"]
+    own_key = Ed25519PrivateKey.generate()
+    genesis["authorities"][authority] = public_hex(own_key)
+    attestation = Terms.model_validate(genesis).party(party["id"]).attestation
+    assert attestation is not None
+    party["attestation"]["signature"] = sign(own_key, attestation, party["id"])
+    forged = rechained(entries, tmp_path / "lineage.jsonl")
+    assert main(["verify", str(forged)]) == 0  # self-consistent: only a pinned key tells
+    assert "pin them with --trust SCENARIO" in capsys.readouterr().err
+    assert main(["verify", str(forged), "--trust", str(CONFIDENTIAL)]) == 1
+    assert f"authority {authority!r} signs with a key that {CONFIDENTIAL} does not trust" \
+        in capsys.readouterr().err
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(lineages["confidential_tenancy"]) + "\n")
+    assert main(["verify", str(clean), "--trust", str(CONFIDENTIAL)]) == 0
+    assert main(["verify", str(clean), "--head", "0" * 64]) == 1
+    assert f"not at the expected {'0' * 64}" in capsys.readouterr().err
 
 
 def test_a_redaction_that_hides_contested_scope_is_refused(tmp_path: Path) -> None:

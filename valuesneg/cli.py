@@ -58,18 +58,35 @@ def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.lineage)
     try:
         verified = _verified(path, require_outcome=not args.partial)
-        _check_attestations(verified)
+        _check_attestations(verified, args.trust)
         _check_outcome_file(path, verified)
+        if args.head is not None and args.head != verified.head:
+            raise LineageError(len(verified.records) + 1, f"the lineage ends at head "
+                               f"{verified.head}, not at the expected {args.head}", "head")
     except LineageError as error:
         print(f"{path}: line {error.line}: {error.reason}", file=sys.stderr)
         return 1
     outcome = verified.outcome
     state = f"outcome {outcome.terminal}" if outcome else "no outcome yet"
     print(f"{path}: OK, {len(verified.records) + 1} entries, {state}, head {verified.head}")
+    if verified.terms.authorities and args.trust is None:
+        print(f"{path}: note: attestations were checked against the authority keys the "
+              "lineage itself declares; pin them with --trust SCENARIO", file=sys.stderr)
     return 0
 
 
-def _check_attestations(verified: Verified) -> None:
+def _check_attestations(verified: Verified, trust: str | None) -> None:
+    """Signatures under the lineage's own authority keys, and, with ``trust``, those keys
+    against the ones a scenario file declares: a forger who swaps the key in the genesis and
+    re-signs passes the first check, not the second."""
+    if trust is not None:
+        from valuesneg.scenario import load_scenario
+
+        trusted = load_scenario(trust, check_signatures=False).spec.authorities
+        for authority, key in sorted(verified.terms.authorities.items()):
+            if trusted.get(authority) != key:
+                raise LineageError(1, f"authority {authority!r} signs with a key that {trust} "
+                                   "does not trust", "attestation")
     forged = forged_attestations(verified.terms)
     if forged:
         raise LineageError(1, f"the attestation of {forged[0]!r}'s redacted envelope does not "
@@ -201,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("lineage")
     verify.add_argument("--partial", action="store_true",
                         help="accept a lineage that has not reached an outcome yet")
+    verify.add_argument("--trust", metavar="SCENARIO",
+                        help="accept only the attestation authority keys this scenario file "
+                             "declares (otherwise the lineage's own keys are used)")
+    verify.add_argument("--head", metavar="HASH",
+                        help="the head hash the lineage must end at, known from elsewhere "
+                             "(catches a dropped tail without the run's outcome.json)")
     verify.set_defaults(func=cmd_verify)
     replay = sub.add_parser("replay", help="print a readable transcript of a lineage")
     replay.add_argument("lineage")
