@@ -4,8 +4,11 @@ The schema is generated from what is legal now and from the ids this party may c
 so a grammar-constrained model cannot even spell an inadmissible id. Its reply is parsed
 into a small ``Decision`` model, turned into a protocol record, and judged by the core like
 any other. A reply that does not parse is re-asked here (validation re-ask); a record the
-core refuses is re-asked by the driver with the core's typed error as ``feedback``. Both
-share the policy's budget, and neither is a transport retry: those live in the model layer.
+core refuses is re-asked by the driver with the core's typed error as ``feedback``. The
+policy's re-ask budget bounds each: at most budget + 1 replies per decision here, and at
+most budget + 1 decisions per turn in the driver (so at most (budget + 1)^2 model calls a
+turn, each logged in calls.jsonl). Neither is a transport retry: those live in the model
+layer.
 """
 
 from __future__ import annotations
