@@ -46,6 +46,10 @@ def test_eval_winwin_writes_metrics_and_a_self_contained_report(tmp_path: Path) 
     (["eval", "margin", "--axis", "heat"], "--axis heat: evals/margin/config.yaml declares "
                                            "no such axis (choose from noise, "),
     (["eval", "margin", "--axis", "temperature"], "needs an LLM backend"),
+    (["eval", "bypass", "--dataset", f"dond:{DATA / 'dond_sample.txt'}"],
+     "the bypass suite reads no corpus (it runs on the shipped scenarios)"),
+    (["eval", "manipulation", "--dataset", f"dond:{DATA / 'dond_sample.txt'}"],
+     "the manipulation suite reads only casino corpora"),
 ])
 def test_bad_input_is_one_clear_line(argv: list[str], message: str, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,6 +12,8 @@ from valuesneg.io.files import UserError
 from .base import Backend, Dataset, DatasetKind, EvalConfig
 
 KINDS: tuple[str, ...] = get_args(DatasetKind)
+# The corpora each suite can run on; the others run on the shipped scenarios only.
+SUITE_DATASETS: dict[str, tuple[str, ...]] = {"winwin": KINDS, "manipulation": ("casino",)}
 BACKENDS: tuple[str, ...] = get_args(Backend)
 
 
@@ -47,9 +49,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     if args.axes and args.suite != "margin":
         raise UserError(f"--axis applies to the margin suite only, not {args.suite!r}")
+    dataset = parse_dataset(args.dataset)
+    readable = SUITE_DATASETS.get(args.suite, ())
+    if dataset is not None and dataset.kind not in readable:
+        raise UserError(f"--dataset {args.dataset}: the {args.suite} suite reads "
+                        + (f"only {', '.join(readable)} corpora" if readable
+                           else "no corpus (it runs on the shipped scenarios)"))
     out = Path(args.out) if args.out else fresh_dir(Path("runs"), f"eval-{args.suite}")
     config = EvalConfig(suite=args.suite, out=out, seed=args.seed, backend=args.backend,
-                        strategy=args.strategy, dataset=parse_dataset(args.dataset),
+                        strategy=args.strategy, dataset=dataset,
                         limit=args.limit,
                         axes=tuple(dict.fromkeys(args.axes)) if args.axes else None,
                         concurrency=args.concurrency, model=args.model,
