@@ -68,7 +68,8 @@ def describe(record: Header) -> str:
         case Grant():
             return (f"core: {record.grant_id}: {record.grantee} holds {record.units} of "
                     f"{record.dimension} until tick {record.expires} "
-                    f"(from {', '.join(record.grantors)}; {', '.join(record.clauses)})")
+                    f"(from {', '.join(record.grantors)}; {', '.join(record.clauses)}"
+                    + (f"; answers #{record.reply_to})" if record.reply_to else ")"))
         case Revocation():
             return f"{record.sender}: {record.grant_id} ends under {record.clause}"
         case Preemption():

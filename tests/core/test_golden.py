@@ -26,7 +26,9 @@ HEADS = {
         "809162ea5960f14ce1f114fe18144766c2706f8d2c004f9d93e0f8e631f82f94",
     "confidential_tenancy": "0e54422776c2c5682cf53128b72786f081cc5afc0f48192b73ec802f55da3f9b",
     "dependency_cycle": "f002f6e24e9aa0ab260b76a56f6ac78b31c288e11d42401991663455e0bad3bf",
-    "robot_work_cell": "8cd7f2952723084ff3e4eda9f7ccb0ce80448fcb434270a04f90d6fcdb486e86",
+    # Re-pinned on purpose (2026-11-30): the grant a pre-emption creates now names the
+    # pre-emption in reply_to (entry 13); every other record is byte for byte as before.
+    "robot_work_cell": "03bf6b5735921e600e461247ed21b2cb3a18a6b29b3d30ac6c88d79f07572f8e",
     "supervised_operation": "52cfb109413322bbb71914585bd3d7526e36022389b40d9ed48d0143ac9afc8b",
     "three_labs_gpus": "2575dc223f5d19f4366924d5c1cbaf02604b695c7dec3e3724b7656987173b88",
     "tool_quota": "ebb613b04123e086759bab513d0b5cd6ac2055346601e5a8caaa327c3a659290",

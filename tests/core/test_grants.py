@@ -88,11 +88,13 @@ def test_preemption_by_a_higher_tier_on_a_preemptible_dimension() -> None:
     play = Play(terms)
     play.agree()
     grant = water_grant(play)
-    appended = play.apply(play.make("preemption", "bob", grant_id=grant.grant_id,
-                                    rationale=("clause:safety-first",)))
+    preemption = play.make("preemption", "bob", grant_id=grant.grant_id,
+                           rationale=("clause:safety-first",))
+    appended = play.apply(preemption)
     new = [r for r in appended if isinstance(r, Grant)]
     assert len(new) == 1 and new[0].grantee == "bob" and new[0].units == grant.units
     assert new[0].clauses == ("clause:preemption",)
+    assert new[0].reply_to == preemption.seq  # the new grant names the pre-empting record
     assert refused(play, commit(play, "alice", grant)) is Code.ACK_OWED
     play.apply(play.make("ack", "alice", grant_id=grant.grant_id))
     assert refused(play, commit(play, "alice", grant)) is Code.DEAD_GRANT

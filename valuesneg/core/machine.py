@@ -630,6 +630,7 @@ class _Step:
         duration: int,
         clauses: tuple[str, ...],
         proposal: Proposal | None,
+        reply_to: int | None = None,
     ) -> Grant:
         terms, tick = self.terms, self.state.tick
         grantors = tuple(sorted(p for p in terms.contested[dim] if p != grantee))
@@ -647,6 +648,7 @@ class _Step:
             clauses=clauses,
             precondition=proposal.precondition if proposal else None,
             reservation=proposal.reservation if proposal else None,
+            reply_to=reply_to,
         )
         assert isinstance(grant, Grant)
         grants = {**self.state.grants, grant.grant_id: GrantState(grant)}
@@ -752,6 +754,7 @@ class _Step:
             grant.expires - record.tick,
             (policy.clauses.preemption,),
             None,
+            reply_to=record.seq,  # the new grant names the pre-emption that took the scope
         )
 
     def envelope(self, record: EnvelopeUpdate) -> None:
