@@ -32,8 +32,7 @@ SCENARIO = Path(__file__).resolve().parents[1] / "moral_graphs" / "scenarios" / 
 
 
 def _driver(scenario: Scenario) -> Driver:
-    return Driver(scenario.terms, scripted_agents(scenario),
-                  envelope_changes=scenario.envelope_changes())
+    return Driver.of(scenario, scripted_agents(scenario))
 
 
 def _timed(run: Callable[[Driver], None], scenario: Scenario) -> tuple[float, int, list[str]]:

@@ -33,8 +33,7 @@ def lineages() -> dict[str, list[str]]:
     out = {}
     for path in SCENARIOS:
         scenario = load_scenario(path)
-        ledger = Driver(scenario.terms, scripted_agents(scenario),
-                        envelope_changes=scenario.envelope_changes()).run()
+        ledger = Driver.of(scenario, scripted_agents(scenario)).run()
         out[path.stem] = [e.line() for e in ledger.entries]
     return out
 
@@ -176,3 +175,19 @@ def test_shipped_scenarios_validate_against_the_schema_and_a_typo_does_not() -> 
     typo["policy"]["round_caps"] = typo["policy"].pop("round_cap")
     assert {e.validator for e in validator.iter_errors(typo)} == {"additionalProperties",
                                                                     "required"}
+
+
+def test_the_quota_scenario_ends_renews_and_expires_its_grants(
+        lineages: dict[str, list[str]]) -> None:
+    records = verify_lines(lineages["tool_quota"]).records
+    settled = [r for r in records if r.seq > next(o.seq for o in records if o.kind == "outcome")]
+    ended = {r.grant_id: r.clause for r in settled if r.kind == "revocation"}
+    renewals = [r for r in settled if r.kind == "request"]
+    renewed = [r for r in settled if r.kind == "grant" and r.reply_to is not None]
+    assert len(renewals) == 2 and [g.reply_to for g in renewed] == [r.seq for r in renewals]
+    # the originals ended with the envelope change, the renewed ones by expiry
+    originals = {r.grant_id for r in records if r.kind == "grant"} - {g.grant_id for g in renewed}
+    assert {ended[g] for g in originals} == {"clause:envelope-change"}
+    assert {ended[g.grant_id] for g in renewed} == {"clause:expiry"}
+    assert {r.grant_id for r in settled if r.kind == "commit"} >= {g.grant_id for g in renewed}
+    assert {r.grant_id for r in settled if r.kind == "ack"} == set(ended)

@@ -141,8 +141,8 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
             calls.flush()  # the calls behind a record reach the trace before the record
             writer.write(entries)
 
-        driver = Driver(scenario.terms, agents, on_entries=log_entries, on_turn=turns.write,
-                        envelope_changes=scenario.envelope_changes(), resume_from=resume_from)
+        driver = Driver.of(scenario, agents, on_entries=log_entries, on_turn=turns.write,
+                           resume_from=resume_from)
         drive(driver, saver, thread=where.thread, answer=hooks.answer, observe=hooks.observe)
     result = RunResult(out, driver.ledger, tuple(turns.turns))
     write_outputs(scenario, result, meta)

@@ -93,6 +93,9 @@ class PartySpec(_Strict):
     """The un-redacted envelope behind a redacted `envelope`, kept for reviewers."""
     envelope_after: dict[Id, tuple[Id, ...]] | None = None
     """The envelope the party moves to after using its grants (ends them)."""
+    renews: bool = False
+    """Once grants it held have ended with an envelope change, it asks to renew each (the
+    grantors answer), and uses what it gets again."""
     attestation: AttestationSpec | None = None
 
 
@@ -155,6 +158,9 @@ class Scenario(BaseModel):
 
     def envelope_changes(self) -> dict[str, dict[str, tuple[str, ...]]]:
         return {p.id: p.envelope_after for p in self.spec.parties if p.envelope_after}
+
+    def renewals(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.spec.parties if p.renews)
 
     def party_spec(self, party: str) -> PartySpec:
         return next(p for p in self.spec.parties if p.id == party)

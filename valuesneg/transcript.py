@@ -34,6 +34,10 @@ def allocation(alloc: dict[str, dict[str, int]]) -> str:
 def describe(record: Header) -> str:
     """One line saying who did what, citing which ids."""
     match record:
+        case Request() if record.reply_to is not None:  # after the outcome: a renewal
+            return (f"{record.sender} asks to renew the grant of #{record.reply_to}: "
+                    f"[{allocation(record.proposal)}] for {record.duration} ticks, because "
+                    f"{', '.join(record.rationale)}")
         case Request():
             extra = f" reserving for plan {record.reservation.plan}" if record.reservation else ""
             return (f"{record.sender} requests [{allocation(record.proposal)}] for "

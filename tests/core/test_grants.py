@@ -193,3 +193,73 @@ def test_typed_failure_path_names_dimension_and_clause() -> None:
     denials = [r for r in appended if isinstance(r, Denial)]
     assert [(d.party, d.dimension, d.requested, d.granted, d.clauses) for d in denials] == [
         ("alice", "dim:water", 3, 0, ("clause:tier-break",))]  # bob's safety tier wins water
+
+
+def expired_and_acked(play: Play) -> Grant:
+    """alice's water grant, after time ran out on it and she acknowledged."""
+    play.agree()
+    grant = water_grant(play)
+    play.neg.advance(grant.expires)
+    for g in list(play.neg.state.grants.values()):
+        if g.grant.grantee == "alice":
+            play.apply(play.make("ack", "alice", grant_id=g.grant.grant_id))
+    return grant
+
+
+def renewal(play: Play, grant: Grant, **fields: object) -> object:
+    return play.request("alice", **{
+        "projection": (grant.dimension,), "proposal": {grant.dimension: {"alice": grant.units}},
+        "tiers": {grant.dimension: "tier:routine"}, "reply_to": grant.seq, **fields})
+
+
+def test_an_expired_grant_is_renewed_when_its_grantors_accept() -> None:
+    play = Play(make_terms())
+    grant = expired_and_acked(play)
+    request = renewal(play, grant, duration=4)
+    play.apply(request)
+    assert play.neg.expected() == ("bob",)  # the grantor must answer
+    appended = play.apply(play.make("accept", "bob", reply_to=request.seq))
+    renewed = [r for r in appended if isinstance(r, Grant)]
+    assert len(renewed) == 1 and renewed[0].reply_to == request.seq
+    assert (renewed[0].grantee, renewed[0].units, renewed[0].dimension) == (
+        "alice", grant.units, grant.dimension)
+    assert renewed[0].expires == renewed[0].starts + 4
+    play.apply(commit(play, "alice", renewed[0]))
+    # decided once: the same grant cannot be renewed again
+    assert refused(play, renewal(play, grant)) is Code.NOT_RENEWABLE
+
+
+def test_a_refused_renewal_is_a_typed_denial() -> None:
+    play = Play(make_terms())
+    grant = expired_and_acked(play)
+    request = renewal(play, grant)
+    play.apply(request)
+    appended = play.apply(play.make("refuse", "bob", reply_to=request.seq))
+    assert [type(r) for r in appended] == [type(appended[0]), Denial]
+    denial = appended[-1]
+    assert isinstance(denial, Denial) and (denial.party, denial.requested, denial.granted) == (
+        "alice", grant.units, 0)
+    assert play.neg.state.renewal is None and play.neg.expected() == ()
+
+
+def test_only_an_ended_acknowledged_grant_is_renewed_and_only_as_it_was() -> None:
+    play = Play(make_terms())
+    play.agree()
+    grant = water_grant(play)
+    assert refused(play, renewal(play, grant)) is Code.NOT_RENEWABLE  # still live
+    play.apply(play.make("revocation", "bob", grant_id=grant.grant_id,
+                         clause="clause:revocation"))
+    play.apply(play.make("ack", "alice", grant_id=grant.grant_id))
+    assert refused(play, renewal(play, grant)) is Code.NOT_RENEWABLE  # taken back on purpose
+    play = Play(make_terms())
+    play.agree()
+    grant = water_grant(play)
+    play.neg.advance(grant.expires)
+    assert refused(play, renewal(play, grant)) is Code.NOT_RENEWABLE  # not acknowledged
+    play = Play(make_terms())
+    grant = expired_and_acked(play)
+    assert refused(play, renewal(play, grant, proposal={grant.dimension: {
+        "alice": grant.units + 1}})) is Code.BAD_ALLOCATION
+    assert refused(play, renewal(play, grant, duration=11)) is Code.DURATION_EXCEEDS_CAP
+    assert refused(play, play.request("bob", reply_to=grant.seq, projection=(
+        grant.dimension,))) is Code.NOT_GRANT_HOLDER

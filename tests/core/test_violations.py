@@ -29,6 +29,16 @@ def nothing(play: Play) -> None:
     return None
 
 
+def renewal_of(play: Play, holder: str = "alice", dimension: str = "dim:water") -> Any:
+    """A well-formed request to renew ``holder``'s grant on ``dimension``."""
+    grant = next(g.grant for g in play.neg.state.grants.values()
+                 if g.grant.grantee == holder and g.grant.dimension == dimension)
+    return play.request(holder, projection=(dimension,),
+                        proposal={dimension: {holder: grant.units}},
+                        tiers={dimension: play.terms.policy.tier_of(holder, dimension)},
+                        reply_to=grant.seq)
+
+
 def revoked(play: Play) -> None:
     """Agreed, then bob revoked alice's water grant: alice owes an ack."""
     play.agree()
@@ -120,6 +130,7 @@ CASES: list[Case] = [
     ("commit before acking an ended grant", revoked, lambda p: p.make(
         "commit", "alice", grant_id=grant_of(p, "alice", "dim:firewood"),
         dimension="dim:firewood", units=1), Code.ACK_OWED, "sender"),
+    ("renewal of a live grant", settled, renewal_of, Code.NOT_RENEWABLE, "reply_to"),
     ("ack of a live grant", settled, lambda p: p.make(
         "ack", "alice", grant_id=grant_of(p, "alice")), Code.NOTHING_TO_ACK, "grant_id"),
     ("pre-empt a non-pre-emptible grant", settled, lambda p: p.make(

@@ -30,11 +30,9 @@ def timeless(turns: list[Turn]) -> list[Turn]:
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_the_graph_writes_the_lineage_the_driver_loop_does(path: Path) -> None:
     scenario = load_scenario(path)
-    looped = Driver(scenario.terms, scripted_agents(scenario),
-                    envelope_changes=scenario.envelope_changes())
+    looped = Driver.of(scenario, scripted_agents(scenario))
     looped.run()
-    graphed = Driver(scenario.terms, scripted_agents(scenario),
-                     envelope_changes=scenario.envelope_changes())
+    graphed = Driver.of(scenario, scripted_agents(scenario))
     drive(graphed)
     assert lines(graphed.ledger) == lines(looped.ledger)
     assert timeless(graphed.turns) == timeless(looped.turns)

@@ -287,6 +287,15 @@ def legal(kind: str, intel: Intel) -> Raw:
 
 # -- attacks ----------------------------------------------------------------------------------
 
+def _renewal(r: Raw, intel: Intel) -> Raw:
+    """A well-formed renewal request for the attacker's own (live) grant."""
+    grant = intel.grant(mine=True)
+    return {**legal("request", intel), "seq": r["seq"], "tick": r["tick"],
+            "reply_to": grant.seq, "projection": [grant.dimension],
+            "proposal": {grant.dimension: {intel.me: grant.units}},
+            "tiers": {grant.dimension: intel.view.my_tiers[grant.dimension]}}
+
+
 Bend = Callable[[Raw, Intel], Raw]
 
 
@@ -705,9 +714,12 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("reply-to-nothing", _P, "accept", Code.STALE_REPLY,
            "an accept that names no offer", _put(reply_to=None)),
     # Grants, after settlement.
-    Attack("reopen-after-settlement", _S, "commit", Code.ILLEGAL_TRANSITION,
-           "a new request once the outcome is recorded",
+    Attack("reopen-after-settlement", _S, "commit", Code.UNKNOWN_GRANT,
+           "a new request once the outcome is recorded (read as a renewal, it names no grant)",
            lambda r, i: {**legal("request", i), "seq": r["seq"], "tick": r["tick"]}),
+    Attack("renew-live-grant", _S, "commit", Code.NOT_RENEWABLE,
+           "asking to renew a grant that is still live, to stretch it past its expiry",
+           lambda r, i: _renewal(r, i)),
     Attack("commit-unknown-grant", _S, "commit", Code.UNKNOWN_GRANT,
            "a commit under a grant that was never made", _put(grant_id="grant:999")),
     Attack("commit-peer-grant", _S, "commit", Code.NOT_GRANT_HOLDER,

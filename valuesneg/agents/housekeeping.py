@@ -1,4 +1,5 @@
-"""After the outcome: using grants, pre-empting, acknowledging. The same for every agent.
+"""After the outcome: using grants, pre-empting, acknowledging, renewing. The same for every
+agent.
 
 Once the core has settled a negotiation, what is left is mechanical and rule-bound: holders
 use (commit) what they were granted, a higher tier may pre-empt where the policy allows,
@@ -7,7 +8,7 @@ and every ended grant is acknowledged. Any agent, scripted or LLM, does it this 
 
 from __future__ import annotations
 
-from valuesneg.core import Ack, Commit, Header, Preemption
+from valuesneg.core import Accept, Ack, Commit, Grant, Header, Preemption, Request
 from valuesneg.core.view import PartyView
 
 from .base import header
@@ -32,3 +33,21 @@ def _why_preempt(view: PartyView) -> tuple[str, ...]:
     own = [c.id for c in view.citable if c.own and c.kind == "card"][:1]
     clauses = [c.id for c in view.citable if c.id == "clause:preemption"]
     return tuple(own + clauses) or tuple(c.id for c in view.citable if c.kind == "clause")[:1]
+
+
+def renewal_request(view: PartyView, grant: Grant, clause: str) -> Request:
+    """Ask again for ``grant`` (ended, acknowledged): the same units, as long as the cap."""
+    dim = grant.dimension
+    return Request(**{**header(view), "reply_to": grant.seq}, projection=(dim,),
+                   proposal={dim: {view.party: grant.units}}, duration=view.duration_cap,
+                   tiers={dim: view.my_tiers[dim]}, rationale=_own_card_and(view, clause))
+
+
+def renewal_accept(view: PartyView, renewal_seq: int, clause: str) -> Accept:
+    return Accept(**{**header(view), "reply_to": renewal_seq},
+                  rationale=_own_card_and(view, clause))
+
+
+def _own_card_and(view: PartyView, clause: str) -> tuple[str, ...]:
+    own = [c.id for c in view.citable if c.own and c.kind == "card"][:1]
+    return (*own, clause)

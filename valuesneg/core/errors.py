@@ -40,6 +40,7 @@ class Code(StrEnum):
     NO_GRANT = "no_grant"  # commit exceeds or lacks covering scope
     NOTHING_TO_ACK = "nothing_to_ack"
     ACK_OWED = "ack_owed"  # a holder commits before acknowledging a grant that ended
+    NOT_RENEWABLE = "not_renewable"  # a renewal of a live, revoked or pre-empted grant, etc.
     NOT_PREEMPTIBLE = "not_preemptible"
     NO_CYCLE = "no_cycle"  # a cycle shown to force a tier-break is not real
     OUTSIDE_ENVELOPE = "outside_envelope"  # a commit beyond the committer's own envelope

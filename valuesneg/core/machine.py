@@ -69,6 +69,11 @@ TRANSITIONS: Mapping[tuple[Phase, str], Role] = {
     (Phase.SETTLED, "revocation"): Role.GRANTOR,
     (Phase.SETTLED, "preemption"): Role.RIVAL,
     (Phase.SETTLED, "envelope"): Role.ANY,
+    # Renewal: the holder of a grant that ended by expiry or an envelope change asks for it
+    # again (a request naming that grant); each of its grantors accepts or refuses.
+    (Phase.SETTLED, "request"): Role.GRANTEE,
+    (Phase.SETTLED, "accept"): Role.GRANTOR,
+    (Phase.SETTLED, "refuse"): Role.GRANTOR,
 }
 
 
@@ -87,6 +92,21 @@ class Proposal:
     duration: int
     reservation: Reservation | None = None
     precondition: Precondition | None = None
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """A holder's pending request to renew a grant; its grantors are yet to answer."""
+
+    seq: int  # the renewal request
+    grant_id: str  # the grant it renews
+    duration: int
+    pending: tuple[str, ...]
+
+
+# How a grant may have ended for its holder to ask for it again: time ran out or an envelope
+# moved on. A revocation or pre-emption was someone's decision to take it back.
+RENEWABLE_ENDINGS = frozenset({"expiry", "envelope_change"})
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,8 @@ class State:
     outcome: Outcome | None = None
     envelopes: Mapping[str, Envelope] = field(default_factory=dict)  # current, by party
     asks: Mapping[str, Allocation] = field(default_factory=dict)  # each party's last proposal
+    renewal: Renewal | None = None  # a renewal request awaiting its grantors
+    renewed: frozenset[str] = frozenset()  # grants whose renewal was decided (either way)
 
 
 class _Facts:
@@ -211,6 +233,8 @@ class Negotiation:
         if state.phase is Phase.PROPOSED:
             return state.pending
         owing = {g.grant.grantee for g in state.grants.values() if g.ended_by and not g.acked}
+        if state.renewal is not None:
+            owing.update(state.renewal.pending)
         return tuple(p for p in self.terms.party_ids if p in owing)
 
     def legal_kinds(self, party: str) -> tuple[str, ...]:
@@ -384,6 +408,9 @@ class _Step:
 
     def request(self, record: Request) -> None:
         state, terms = self.state, self.terms
+        if state.phase is Phase.SETTLED:
+            self._renewal_request(record)
+            return
         if record.sender != state.next_proposer:
             raise self._violation(
                 Code.NOT_YOUR_TURN, "sender", f"{state.next_proposer!r} is to propose"
@@ -426,6 +453,9 @@ class _Step:
             )
 
     def accept(self, record: Accept) -> None:
+        if self.state.phase is Phase.SETTLED:
+            self._renewal_answer(record, record.rationale, "rationale")
+            return
         proposal = self._reply(record)
         self._rationale(record, record.rationale, "rationale")
         state = self.state
@@ -443,6 +473,9 @@ class _Step:
         self._cap_reached()
 
     def refuse(self, record: Refuse) -> None:
+        if self.state.phase is Phase.SETTLED:
+            self._renewal_answer(record, record.reasons, "reasons")
+            return
         self._reply(record)
         self._rationale(record, record.reasons, "reasons")
         if record.cycle:
@@ -621,6 +654,93 @@ class _Step:
                         granted=granted,
                         clauses=(rule_clause[dim],),
                     )
+
+    # -- renewal ----------------------------------------------------------------------------
+
+    def _renewal_request(self, record: Request) -> None:
+        state, policy = self.state, self.terms.policy
+        if state.renewal is not None:
+            raise self._violation(Code.ILLEGAL_TRANSITION, "kind",
+                                  f"renewal #{state.renewal.seq} is still awaiting its grantors")
+        grant_state = next((g for g in state.grants.values() if g.grant.seq == record.reply_to),
+                           None)
+        if grant_state is None:
+            raise self._violation(Code.UNKNOWN_GRANT, "reply_to",
+                                  "a renewal names the grant it renews by that grant's seq")
+        grant = grant_state.grant
+        if record.sender != grant.grantee:
+            raise self._violation(Code.NOT_GRANT_HOLDER, "sender",
+                                  f"{grant.grant_id!r} is held by {grant.grantee!r}")
+        self._check_renewable(grant_state)
+        dim = grant.dimension
+        if tuple(record.projection) != (dim,):
+            raise self._violation(Code.PROJECTION_MISMATCH, "projection",
+                                  f"a renewal projects {dim!r} alone")
+        if {d: dict(s) for d, s in record.proposal.items()} != {dim: {grant.grantee: grant.units}}:
+            raise self._violation(Code.BAD_ALLOCATION, "proposal",
+                                  f"a renewal asks for the grant's own {grant.units} of {dim!r}")
+        if dict(record.tiers) != {dim: policy.tier_of(grant.grantee, dim)}:
+            raise self._violation(Code.TIER_MISMATCH, f"tiers.{dim}",
+                                  f"policy gives {grant.grantee!r} "
+                                  f"tier {policy.tier_of(grant.grantee, dim)!r}")
+        if record.duration > policy.grant_duration_cap:
+            raise self._violation(Code.DURATION_EXCEEDS_CAP, "duration",
+                                  f"cap is {policy.grant_duration_cap}")
+        extra = next((f for f in ("reservation", "precondition", "depends_on", "dependencies")
+                      if getattr(record, f)), None)
+        if extra is not None:
+            raise self._violation(Code.NOT_RENEWABLE, extra, f"a renewal carries no {extra}")
+        if not state.envelopes[grant.grantee].projection(dim):
+            raise self._violation(Code.OUTSIDE_ENVELOPE, "projection",
+                                  f"{dim!r} is outside {grant.grantee!r}'s envelope now")
+        self._rationale(record, record.rationale, "rationale")
+        self.state = _evolve(self.state, renewal=Renewal(
+            record.seq, grant.grant_id, record.duration, grant.grantors))
+
+    def _check_renewable(self, grant_state: GrantState) -> None:
+        grant_id = grant_state.grant.grant_id
+        why = ("it is live" if grant_state.ended_by is None
+               else f"it was ended by {grant_state.ended_by}"
+               if grant_state.ended_by not in RENEWABLE_ENDINGS
+               else "its end is not acknowledged" if not grant_state.acked
+               else "its renewal was already decided" if grant_id in self.state.renewed
+               else None)
+        if why is not None:
+            raise self._violation(Code.NOT_RENEWABLE, "reply_to",
+                                  f"{grant_id!r} cannot be renewed: {why}")
+
+    def _renewal_answer(self, record: Header, ids: tuple[str, ...], field: str) -> None:
+        state = self.state
+        renewal = state.renewal
+        if renewal is None:
+            raise self._violation(Code.ILLEGAL_TRANSITION, "kind",
+                                  "no proposal or renewal is awaiting an answer")
+        if record.sender not in renewal.pending:
+            raise self._violation(Code.NOT_YOUR_TURN, "sender",
+                                  f"{record.sender!r} is not a grantor awaited by renewal "
+                                  f"#{renewal.seq}")
+        if record.reply_to != renewal.seq:
+            raise self._violation(Code.STALE_REPLY, "reply_to",
+                                  f"the renewal awaiting answers is seq {renewal.seq}")
+        if isinstance(record, Refuse) and record.cycle:
+            raise self._violation(Code.NO_CYCLE, "cycle", "a renewal opens no negotiation")
+        self._rationale(record, ids, field)
+        grant = state.grants[renewal.grant_id].grant
+        clauses = self.terms.policy.clauses
+        if isinstance(record, Refuse):
+            self.state = _evolve(self.state, renewal=None,
+                                 renewed=state.renewed | {renewal.grant_id})
+            self._emit(Denial, party=grant.grantee, dimension=grant.dimension,
+                       requested=grant.units, granted=0, clauses=record.reasons,
+                       reply_to=renewal.seq)
+            return
+        pending = tuple(p for p in renewal.pending if p != record.sender)
+        if pending:  # every grantor of the grant must agree to give it again
+            self.state = _evolve(self.state, renewal=replace(renewal, pending=pending))
+            return
+        self.state = _evolve(self.state, renewal=None, renewed=state.renewed | {renewal.grant_id})
+        self._grant(grant.dimension, grant.grantee, grant.units, renewal.duration,
+                    (clauses.agreement,), None, reply_to=renewal.seq)
 
     def _grant(
         self,

@@ -13,12 +13,12 @@ it, so a run resumed from a checkpoint older than its lineage never writes a rec
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field
 from typing import Any, Literal, TypedDict
 
 from valuesneg.agents.base import Agent, header
-from valuesneg.agents.housekeeping import next_use
+from valuesneg.agents.housekeeping import next_use, renewal_accept, renewal_request
 from valuesneg.agents.llm import NoValidDecision
 from valuesneg.core import (
     CORE,
@@ -35,6 +35,7 @@ from valuesneg.core import (
 )
 from valuesneg.core.machine import wire_form
 from valuesneg.core.view import view_for
+from valuesneg.scenario import Scenario
 
 Violation = dict[str, str | int | None]
 Step = Literal["decide", "apply", "default", "done"]
@@ -98,11 +99,20 @@ class Driver:
     # Envelopes some parties move to once they have used their grants (a re-scoped project,
     # a robot reassigned): each change ends the grants that party gives or holds.
     envelope_changes: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    # Parties that, once grants they held ended with an envelope change, ask to renew them.
+    renewals: Collection[str] = ()
     resume_from: InitVar[Ledger | None] = None  # a ledger rebuilt from a run's lineage
     ledger: Ledger = field(init=False)
     turns: list[Turn] = field(default_factory=list)
     _parsed: tuple[dict[str, Any], Header] | None = field(default=None, init=False, repr=False,
                                                           compare=False)
+
+    @classmethod
+    def of(cls, scenario: Scenario, agents: Mapping[str, Agent], **options: Any) -> Driver:
+        """The driver of a scenario: its terms, and its wind-down (envelope changes,
+        renewals) as the scenario file declares."""
+        return cls(scenario.terms, agents, envelope_changes=scenario.envelope_changes(),
+                   renewals=scenario.renewals(), **options)
 
     def __post_init__(self, resume_from: Ledger | None) -> None:
         if resume_from is not None:
@@ -225,7 +235,7 @@ class Driver:
         left, and the holders acknowledge.
         """
         since = self._since_outcome()
-        record = self._next_use(since)
+        record = self._next_use(since) or self._next_renewal()
         if record is not None:
             return self.ledger.apply(record)
         expired = any(self._expiry(r) for r in since)
@@ -240,6 +250,23 @@ class Driver:
         live = [g.grant.expires for g in self.ledger.negotiation.state.grants.values()
                 if g.ended_by is None]
         return None if expired or not live else self.ledger.advance(max(live))
+
+    def _next_renewal(self) -> Header | None:
+        """The pending renewal's next grantor accepts; else the next renewing party asks for
+        the next grant it held that an envelope change ended (each once, in grant order)."""
+        negotiation = self.ledger.negotiation
+        state, clause = negotiation.state, self.terms.policy.clauses.agreement
+        if state.renewal is not None:
+            grantor = state.renewal.pending[0]
+            view = view_for(negotiation, grantor, self.transcript)
+            return renewal_accept(view, state.renewal.seq, clause)
+        for grant_state in state.grants.values():
+            grant = grant_state.grant
+            if (grant.grantee in self.renewals and grant_state.ended_by == "envelope_change"
+                    and grant_state.acked and grant.grant_id not in state.renewed):
+                view = view_for(negotiation, grant.grantee, self.transcript)
+                return renewal_request(view, grant, clause)
+        return None
 
     def _since_outcome(self) -> Sequence[Header]:
         records = self.ledger.records
