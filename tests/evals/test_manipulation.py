@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from builders import make_terms
+
 from valuesneg.core import Accept, Counter, Request
 from valuesneg.evals import manipulation
 from valuesneg.evals.base import EvalConfig
@@ -72,3 +74,30 @@ def test_paired_runs_measure_the_misreporters_true_gain(tmp_path: Path) -> None:
     assert result.metrics["misreport_gain"]["n"] == len(head) > 0
     assert result.metrics["misreport_gain"]["mean"] == sum(gains) / len(gains)
     assert result.metrics["crashes"] == 0
+
+
+def test_the_metrics_are_the_hand_counted_fractions() -> None:
+    """Five hand-made pairs: the headline is the inflating misreporters against `values`."""
+    setting = manipulation.Setting("s", make_terms(), lambda *_: {})
+
+    def result(misreport: str, opponents: str, truthful: float, lying: float,
+               flagged: tuple[str, ...] = (), flagged_truthful: tuple[str, ...] = ()
+               ) -> manipulation.PairResult:
+        pair = manipulation.Pair(setting, "alice", opponents, misreport, 0)
+        return manipulation.PairResult(pair, truthful, lying, flagged_truthful, flagged,
+                                       ("agreement", "agreement"), True, None)
+
+    results = [
+        result("inflate-2", "values", 10, 12, flagged=("need-abandoned",)),  # paid, caught
+        result("inflate-2", "values", 10, 13),  # paid, not caught
+        result("inflate-2", "values", 10, 7, flagged_truthful=("need-abandoned",)),
+        result("inflate-2", "boulware", 10, 20),  # not against the agents under test
+        result("hide", "values", 10, 10, flagged=("priority-reversal",)),  # another family
+    ]
+    m = manipulation.metrics(results, EvalConfig("manipulation", Path(".")))
+    assert m["misreport_gain"]["n"] == 3 and m["misreport_gain"]["mean"] == (2 + 3 - 3) / 3
+    assert m["detected_rate"] == 1 / 3  # of the three headline inflations, one flagged
+    assert m["false_positive_rate"] == 1 / 5  # truthful runs flagged, over every pair
+    assert m["paid_undetected"] == 1
+    assert m["verdict"] == "misreporting pays, and not always detectably (a finding)"
+    assert m["by"]["hide"]["detected_rate"] == 1.0 and m["by"]["boulware"]["paid"] == 1
