@@ -30,9 +30,9 @@ def next_use(view: PartyView, used: set[str]) -> Header | None:
 
 
 def _why_preempt(view: PartyView) -> tuple[str, ...]:
-    own = [c.id for c in view.citable if c.own and c.kind == "card"][:1]
     clauses = [c.id for c in view.citable if c.id == "clause:preemption"]
-    return tuple(own + clauses) or tuple(c.id for c in view.citable if c.kind == "clause")[:1]
+    return (*_own_card(view), *clauses) or tuple(
+        c.id for c in view.citable if c.kind == "clause")[:1]
 
 
 def renewal_request(view: PartyView, grant: Grant, clause: str) -> Request:
@@ -49,5 +49,9 @@ def renewal_accept(view: PartyView, renewal_seq: int, clause: str) -> Accept:
 
 
 def _own_card_and(view: PartyView, clause: str) -> tuple[str, ...]:
-    own = [c.id for c in view.citable if c.own and c.kind == "card"][:1]
-    return (*own, clause)
+    return (*_own_card(view), clause)
+
+
+def _own_card(view: PartyView) -> tuple[str, ...]:
+    """The first of the party's own cards it may cite, if any."""
+    return tuple(c.id for c in view.citable if c.own and c.kind == "card")[:1]

@@ -141,6 +141,12 @@ class State:
     renewed: frozenset[str] = frozenset()  # grants whose renewal was decided (either way)
 
 
+def owed_acks(state: State, party: str) -> tuple[str, ...]:
+    """The ended grants ``party`` held and has not acknowledged yet, in grant order."""
+    return tuple(gid for gid, g in state.grants.items()
+                 if g.grant.grantee == party and g.ended_by and not g.acked)
+
+
 class _Facts:
     """What the hot path reads from the terms on every record, looked up once per
     negotiation: the terms are fixed, so these are plain dicts and sets instead of scans."""
@@ -232,10 +238,8 @@ class Negotiation:
             return (state.next_proposer,)
         if state.phase is Phase.PROPOSED:
             return state.pending
-        owing = {g.grant.grantee for g in state.grants.values() if g.ended_by and not g.acked}
-        if state.renewal is not None:
-            owing.update(state.renewal.pending)
-        return tuple(p for p in self.terms.party_ids if p in owing)
+        renewing = state.renewal.pending if state.renewal is not None else ()
+        return tuple(p for p in self.terms.party_ids if p in renewing or owed_acks(state, p))
 
     def legal_kinds(self, party: str) -> tuple[str, ...]:
         phase = self._state.phase
@@ -786,8 +790,7 @@ class _Step:
     def commit(self, record: Commit) -> None:
         grant_state = self._grant_state(record.grant_id)
         grant = grant_state.grant
-        owed = sorted(gid for gid, g in self.state.grants.items()
-                      if g.grant.grantee == record.sender and g.ended_by and not g.acked)
+        owed = owed_acks(self.state, record.sender)
         if owed:
             # The holder must ack an ended grant before it uses any claim again, so the
             # lineage shows it knew the claim was gone before it acted.

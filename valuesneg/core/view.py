@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from .ids import Id
-from .machine import Negotiation
+from .machine import Negotiation, owed_acks
 from .records import Allocation, DependencyEdge, Grant, Header
 from .terms import Party, Terms
 from .vocabulary import EntryKind
@@ -135,13 +135,12 @@ def view_for(
     grants = state.grants
     if grants:
         live = [g.grant for g in grants.values() if g.current(state.tick)]
-        own = [g for g in grants.values() if g.grant.grantee == party]
         my_grants = tuple(g for g in live if (g.grantee == party or g.grantee in teams)
                           and envelope.projection(g.dimension))
-        owed_acks = tuple(g.grant.grant_id for g in own if g.ended_by and not g.acked)
+        owed = owed_acks(state, party)
         preemptible = tuple(g for g in live if _may_preempt(terms, party, g))
     else:
-        my_grants = owed_acks = preemptible = ()
+        my_grants = owed = preemptible = ()
     return _trusted(
         PartyView,
         negotiation=terms.negotiation,
@@ -165,7 +164,7 @@ def view_for(
         revealed_by_peers=revealed_by_peers,
         transcript=tuple(transcript),
         my_grants=my_grants,
-        owed_acks=owed_acks,
+        owed_acks=owed,
         preemptible=preemptible,
         dependencies=tuple(DependencyEdge(waiter=a, waits_on=b)
                            for a, b in sorted(state.dependencies)),
