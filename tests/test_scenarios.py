@@ -191,3 +191,29 @@ def test_the_quota_scenario_ends_renews_and_expires_its_grants(
     assert {ended[g.grant_id] for g in renewed} == {"clause:expiry"}
     assert {r.grant_id for r in settled if r.kind == "commit"} >= {g.grant_id for g in renewed}
     assert {r.grant_id for r in settled if r.kind == "ack"} == set(ended)
+
+
+def test_a_grant_outside_the_holders_new_envelope_is_not_renewed(tmp_path: Path) -> None:
+    """tool_quota re-scopes the researcher to search only. When the deal gave it GPU hours
+    (as the local model's did), the wind-down asked to renew them and the core refused it
+    (outside_envelope), so the run could never finish. Here the researcher values GPU hours
+    most, so the scripted deal gives it some, and the run still reaches its end."""
+    source = next(p for p in SCENARIOS if p.stem == "tool_quota")
+    spec = yaml.safe_load(source.read_text(encoding="utf-8"))
+    spec["moral_graph"] = str((source.parent / spec["moral_graph"]).resolve())
+    researcher = next(p for p in spec["parties"] if p["id"] == "researcher")
+    researcher["weights"] = {"dim:gpu-hours": 6, "dim:search-calls": 1}
+    path = tmp_path / "tool_quota_gpu_researcher.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    scenario = load_scenario(path)
+    ledger = Driver.of(scenario, scripted_agents(scenario)).run()
+    records = ledger.records
+    gpu_grants = {r.grant_id for r in records if r.kind == "grant"
+                  and r.grantee == "researcher" and r.dimension == "dim:gpu-hours"}
+    assert gpu_grants  # the case that crashed: the researcher held GPU hours
+    renewals = [r for r in records if r.kind == "request" and r.sender == "researcher"
+                and r.reply_to is not None and "dim:gpu-hours" in r.projection]
+    assert renewals == []
+    assert verify_lines([e.line() for e in ledger.entries]).outcome is not None
+    assert any(r.kind == "request" and r.sender == "indexer" and r.reply_to is not None
+               for r in records)  # the indexer, still scoped for both, renews

@@ -253,7 +253,9 @@ class Driver:
 
     def _next_renewal(self) -> Header | None:
         """The pending renewal's next grantor accepts; else the next renewing party asks for
-        the next grant it held that an envelope change ended (each once, in grant order)."""
+        the next grant it held that an envelope change ended (each once, in grant order).
+        A grant whose dimension the holder's envelope no longer covers is not asked for:
+        the core would refuse it (outside_envelope), and the holder has no use for it."""
         negotiation = self.ledger.negotiation
         state, clause = negotiation.state, self.terms.policy.clauses.agreement
         if state.renewal is not None:
@@ -263,7 +265,8 @@ class Driver:
         for grant_state in state.grants.values():
             grant = grant_state.grant
             if (grant.grantee in self.renewals and grant_state.ended_by == "envelope_change"
-                    and grant_state.acked and grant.grant_id not in state.renewed):
+                    and grant_state.acked and grant.grant_id not in state.renewed
+                    and state.envelopes[grant.grantee].projection(grant.dimension)):
                 view = view_for(negotiation, grant.grantee, self.transcript)
                 return renewal_request(view, grant, clause)
         return None
