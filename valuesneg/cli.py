@@ -27,12 +27,16 @@ def _verified(path: Path, *, require_outcome: bool) -> Verified:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from valuesneg.agents.factory import party_overrides
     from valuesneg.orchestration.launch import Options, run_command
 
-    options = Options(backend=args.backend, model=args.model, base_url=args.base_url,
-                      seed=args.seed, explain=args.explain, humans=tuple(args.human),
-                      answers=args.answers, checkpoint=args.checkpoint,
-                      concurrency=args.concurrency, quiet=args.quiet)
+    models = party_overrides(args.model, "--model")
+    options = Options(backend=args.backend, model=models.pop("*", None),
+                      base_url=args.base_url, seed=args.seed, explain=args.explain,
+                      humans=tuple(args.human), answers=args.answers,
+                      checkpoint=args.checkpoint, concurrency=args.concurrency,
+                      quiet=args.quiet, models=tuple(sorted(models.items())),
+                      guards=tuple(sorted(party_overrides(args.guard, "--guard").items())))
     return run_command(args.scenario, args.out, options)
 
 
@@ -198,7 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", nargs="+",
                      help="scenario files, or folders of them; several run concurrently")
     run.add_argument("--backend", choices=("local", "openai", "scripted"), default="local")
-    run.add_argument("--model")
+    run.add_argument("--model", action="append", default=[], metavar="[PARTY=]NAME",
+                     help="the model of every LLM party (NAME), or of one (PARTY=NAME; "
+                          "repeatable); 'local' is the embedded model")
+    run.add_argument("--guard", action="append", default=[], metavar="[PARTY=]GUARD",
+                     help="'sound' (default): LLM parties pick among moves sound for them; "
+                          "'none': the raw model; for every LLM party or one (repeatable)")
     run.add_argument("--base-url")
     run.add_argument("--out")
     run.add_argument("--seed", type=int, default=0)

@@ -266,6 +266,19 @@ def _layers(agent: object) -> Iterator[object]:
 
 # -- outputs -----------------------------------------------------------------------------------
 
+def _read_calls(path: Path) -> list[dict[str, Any]]:
+    """calls.jsonl's whole lines (a trace: a torn last line is only a lost trace line)."""
+    if not path.exists():
+        return []
+    calls = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            calls.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return calls
+
+
 def write_outputs(scenario: Scenario, result: RunResult, meta: Mapping[str, Any]) -> None:
     outcome = result.outcome
     summary = {
@@ -281,5 +294,6 @@ def write_outputs(scenario: Scenario, result: RunResult, meta: Mapping[str, Any]
         **meta,
     }
     write_atomic(result.out / OUTCOME, json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    html = render_report(scenario, result.ledger.records, result.turns)
+    html = render_report(scenario, result.ledger.records, result.turns,
+                         _read_calls(result.out / CALLS), meta.get("parties"))
     write_atomic(result.out / REPORT, html)

@@ -50,6 +50,21 @@ class AgentSpec(_Strict):
     LLM party plays when run with `--backend scripted`."""
     deliberates: bool = False
     """Defers once before answering its first proposal."""
+    model: str | None = None
+    """The model an LLM party speaks through: `local` for the embedded model, or a model
+    name at `base_url` (an OpenAI-compatible endpoint). Unset: the run's `--backend` and
+    `--model`."""
+    base_url: str | None = None
+    """The OpenAI-compatible endpoint of `model` (unset: the run's `--base-url`)."""
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    """Sampling temperature of this party's model (unset: 0, greedy)."""
+    n_ctx: Annotated[int, Field(ge=512, le=32768)] | None = None
+    """Context size of this party's embedded server; a party with its own gets its own
+    server (unset: the shared one, 8192)."""
+    guard: Literal["sound", "none"] = "sound"
+    """`sound`: the model picks one of a menu of moves that are sound for the party (never
+    an accept below its no-deal value) and cites ids that fit it; `none`: free units and
+    any citable id, the raw model (for studying models)."""
 
 
 class AttestationSpec(_Strict):

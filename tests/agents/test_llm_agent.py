@@ -43,7 +43,7 @@ def test_full_negotiation_on_the_local_model(scenario: Scenario,
     verified = verify_lines([e.line() for e in ledger.entries])
     assert verified.outcome == ledger.negotiation.outcome
     calls = [c for a in agents.values() if isinstance(a, LLMAgent) for c in a.calls]
-    assert calls and all(c.latency_s > 0 for c in calls)
+    assert calls and all(c.latency_s > 0 for c in calls if c.prompt != "guard:forced")
     assert any(c.completion_tokens for c in calls)
     # the non-binding trace links to the lineage by record hash
     hashes = {content_hash(r) for r in ledger.records}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,14 +13,14 @@ from valuesneg.scenario import Scenario
 from .base import Agent
 from .human import HumanAgent
 from .llm import LLMAgent, card_texts, describe_terminal_rules
-from .local_server import LocalModelServer, local_chat_model
-from .models import ChatModel, ModelError
-from .openai_model import OpenAIChatModel
+from .menu import GUARDS, Guard
+from .models import ChatModel
+from .pool import ModelPool
 from .prompts import load_prompt
 from .scripted import STRATEGIES, make_scripted
 from .wrappers import Deliberating, DependencyAware
 
-PROMPTS = ("negotiator.propose", "negotiator.respond")
+PROMPTS = ("negotiator.choose", "negotiator.propose", "negotiator.respond")
 
 
 def scripted_agents(scenario: Scenario, humans: Collection[str] = ()) -> dict[str, Agent]:
@@ -64,69 +64,118 @@ def with_dependencies(scenario: Scenario, agents: dict[str, Agent]) -> dict[str,
     return agents
 
 
-def llm_agents(scenario: Scenario, model: ChatModel, explain: bool = False,
-               humans: Collection[str] = ()) -> dict[str, Agent]:
-    """Parties the scenario marks as LLM-driven speak through ``model``; others stay scripted."""
+def llm_agents(scenario: Scenario, model: ChatModel | ModelPool, explain: bool = False,
+               humans: Collection[str] = (), guards: Mapping[str, str] | None = None
+               ) -> dict[str, Agent]:
+    """Parties the scenario marks as LLM-driven speak through ``model`` (or, from a pool,
+    each through its own); others stay scripted. ``guards`` overrides a party's guard
+    (key ``*``: every LLM party)."""
     agents = _scripted(scenario, humans)
     texts = card_texts(scenario.graph)
     rules = describe_terminal_rules(scenario.terms.policy.terminal)
     for party in agents:
-        if scenario.agent_spec(party).backend == "llm":
-            agents[party] = LLMAgent(name=party, model=model, cards=texts,
+        spec = scenario.agent_spec(party)
+        if spec.backend == "llm":
+            chat = model.chat(model.setting(scenario, party)) \
+                if isinstance(model, ModelPool) else model
+            agents[party] = LLMAgent(name=party, model=chat, cards=texts,
                                      terminal_rules=rules,
                                      reask_budget=scenario.terms.policy.reask_budget,
-                                     explain=explain)
+                                     explain=explain, strategy=spec.strategy,
+                                     guard=guard_of(scenario, party, guards))
     return with_dependencies(scenario, agents)
 
 
-def agents_for(scenario: Scenario, model: ChatModel | None, *, explain: bool = False,
-               humans: Collection[str] = ()) -> dict[str, Agent]:
+def guard_of(scenario: Scenario, party: str, guards: Mapping[str, str] | None) -> Guard:
+    """The guard a party plays under: ``--guard PARTY=G``, then ``--guard G``, then the
+    scenario's ``agent.guard``."""
+    chosen = (guards or {}).get(party) or (guards or {}).get("*")
+    if chosen is None:
+        return scenario.agent_spec(party).guard
+    if chosen not in GUARDS:
+        raise UserError(f"--guard {chosen!r}: unknown (choose from {', '.join(GUARDS)})")
+    return chosen
+
+
+def party_overrides(values: Collection[str], flag: str) -> dict[str, str]:
+    """``PARTY=VALUE`` pairs of a repeated CLI flag; a bare ``VALUE`` applies to every party
+    (key ``*``)."""
+    out: dict[str, str] = {}
+    for raw in values:
+        party, sep, value = raw.partition("=")
+        if not sep:
+            party, value = "*", raw
+        if not value:
+            raise UserError(f"{flag} {raw!r}: expected PARTY=VALUE or VALUE")
+        out[party] = value
+    return out
+
+
+def agents_for(scenario: Scenario, model: ChatModel | ModelPool | None, *,
+               explain: bool = False, humans: Collection[str] = (),
+               guards: Mapping[str, str] | None = None) -> dict[str, Agent]:
     """Every party's agent: people for ``humans``, the rest scripted when there is no model.
 
     A person decides for themselves, so the behaviour a scenario scripts for a party (asking
     for time, refusing on a known cycle) is not imposed on a human party.
     """
     agents = scripted_agents(scenario, humans) if model is None \
-        else llm_agents(scenario, model, explain, humans)
+        else llm_agents(scenario, model, explain, humans, guards)
     texts = card_texts(scenario.graph)
     people = {p: HumanAgent(name=p, cards=texts) for p in humans}
     return {p: people[p] if p in people else agents[p] for p in scenario.terms.party_ids}
 
 
+def llm_parties(scenario: Scenario, pool: ModelPool, guards: Mapping[str, str] | None,
+                humans: Collection[str] = ()) -> dict[str, dict[str, Any]]:
+    """Per LLM party: the model it spoke through and its guard (for run.json, outcome.json
+    and the report)."""
+    out = {}
+    for party in scenario.terms.party_ids:
+        if party in humans or scenario.agent_spec(party).backend != "llm":
+            continue
+        setting = pool.setting(scenario, party)
+        out[party] = {**setting.describe(pool.served(setting)),
+                      "guard": guard_of(scenario, party, guards)}
+    return out
+
+
 @contextmanager
 def chat_backend(backend: str, *, model: str | None = None, base_url: str | None = None,
-                 seed: int = 0, log_dir: Path | None = None
-                 ) -> Iterator[tuple[ChatModel | None, dict[str, Any]]]:
-    """The model every LLM party of one or many runs speaks through (None when scripted),
-    and a description of it; a local server is started once and stopped on exit."""
+                 seed: int = 0, log_dir: Path | None = None,
+                 overrides: Mapping[str, str] | None = None
+                 ) -> Iterator[tuple[ModelPool | None, dict[str, Any]]]:
+    """The models the LLM parties of one or many runs speak through (None when scripted),
+    and a description of them; servers start on first use and stop on exit."""
     meta: dict[str, Any] = {"backend": backend, "seed": seed,
                             "prompts": [load_prompt(p).tag for p in PROMPTS]}
     if backend == "scripted":
         yield None, meta
         return
-    try:
-        if backend == "local":
-            with LocalModelServer(log_dir=log_dir) as server:
-                yield local_chat_model(server, seed=seed), {**meta, "model": server.model}
-            return
-        chat = OpenAIChatModel(model=model or "gpt-4o-mini", base_url=base_url, seed=seed,
-                               structured="auto")
-        chat.structured_form  # noqa: B018 - asks GET /models now: an unreachable endpoint
-        # fails here, before a run has written anything, not at its first decision
-        yield chat, {**meta, "model": chat.model}
-    except ModelError as error:
-        raise UserError(str(error)) from None
+    with ModelPool(backend, model=model, base_url=base_url, seed=seed, log_dir=log_dir,
+                   overrides=overrides) as pool:
+        default = pool.default_setting()
+        yield pool, {**meta, "model": pool.served(default) if default.local else default.model}
 
 
 @contextmanager
 def build_agents(scenario: Scenario, backend: str, *, model: str | None = None,
                  base_url: str | None = None, seed: int = 0, out: Path | None = None,
-                 explain: bool = False, humans: Collection[str] = ()
+                 explain: bool = False, humans: Collection[str] = (),
+                 models: Mapping[str, str] | None = None,
+                 guards: Mapping[str, str] | None = None
                  ) -> Iterator[tuple[dict[str, Agent], dict[str, Any]]]:
     """Yield the agents and a description of how they were made; stop any server on exit."""
     people = human_parties(scenario, humans)
+    named = set(models or {}) | set(guards or {})
+    unknown = sorted(named - {"*"} - set(scenario.terms.party_ids))
+    if unknown:
+        raise UserError(f"--model/--guard {unknown[0]}=...: not a party of {scenario.path} "
+                        f"(parties: {', '.join(scenario.terms.party_ids)})")
     log_dir = out / "server-logs" if out else None
     with chat_backend(backend, model=model, base_url=base_url, seed=seed,
-                      log_dir=log_dir) as (chat, meta):
-        agents = agents_for(scenario, chat, explain=explain, humans=people)
+                      log_dir=log_dir, overrides=models) as (pool, meta):
+        agents = agents_for(scenario, pool, explain=explain, humans=people, guards=guards)
+        if pool is not None:
+            meta = {**meta, "parties": llm_parties(scenario, pool, guards, people)}
         yield agents, {**meta, "humans": list(people)} if people else meta

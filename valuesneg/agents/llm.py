@@ -9,11 +9,20 @@ policy's re-ask budget bounds each: at most budget + 1 replies per decision here
 most budget + 1 decisions per turn in the driver (so at most (budget + 1)^2 model calls a
 turn, each logged in calls.jsonl). Neither is a transport retry: those live in the model
 layer.
+
+Under ``guard: sound`` (the default) the model does not spell units: it picks one option of
+the sound-move menu (``valuesneg.agents.menu``) by letter and cites ids from that option's
+own list, so the schema makes a move below the party's no-deal value, or a citation that
+does not fit the move, impossible to express. When only one option is sound (accepting at
+the last round) no model is asked. ``guard: none`` keeps the raw design (free units, any
+citable id, prompts ``negotiator.propose``/``negotiator.respond``) for studying models.
+Either way every decision records what the scripted values agent would have done in the
+same view (``Call.scripted``), so ``choice_divergence`` shows whether the model chose.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,8 +41,11 @@ from valuesneg.core import (
 from valuesneg.core.view import PartyView
 
 from .base import header, split, utility
+from .menu import Guard, Option, advisor, describe, menu, move_of
 from .models import ChatModel, Message
 from .prompts import Prompt, load_prompt
+
+Parse = Callable[[str], tuple[Header | None, str | None, str]]
 
 
 class NoValidDecision(Exception):
@@ -66,6 +78,11 @@ class Call:
     # reviewer recomputes from the entry. The core never reads the trace.
     record_hash: str | None = None
     reasoning: str | None = None
+    guard: str = "none"
+    options: tuple[dict[str, Any], ...] = ()  # the sound options offered (guard: sound)
+    chosen: str | None = None  # the label of the option taken
+    scripted: dict[str, Any] | None = None  # what the scripted values agent would do here
+    diverges: bool | None = None  # this decision's move differs from the scripted agent's
 
 
 @dataclass
@@ -76,21 +93,50 @@ class LLMAgent:
     terminal_rules: str
     reask_budget: int = 2
     explain: bool = False  # ask the model for free-text reasoning, kept in the trace only
+    guard: Guard = "sound"
+    strategy: str = "values"  # the concession curve the menu starts from (menu.advisor)
     calls: list[Call] = field(default_factory=list)
 
     def decide(self, view: PartyView, feedback: ProtocolViolation | None = None) -> Header:
+        scripted = move_of(advisor(view.party, self.strategy).decide(view))
+        if self.guard == "sound":
+            return self._choose(view, feedback, scripted)
         prompt = load_prompt("negotiator.propose" if view.table is None
                              else "negotiator.respond")
         schema = response_schema(view, explain=self.explain)
         messages = [Message("user", self._render(prompt, view, feedback))]
+        return self._ask(view, prompt, messages, schema,
+                         lambda text: self._parse(view, text), scripted)
+
+    def _choose(self, view: PartyView, feedback: ProtocolViolation | None,
+                scripted: dict[str, Any]) -> Header:
+        options = menu(view, self.cards, self.strategy)
+        if len(options) == 1:  # nothing to choose: no model call, but the trace says so
+            record = _cited(options[0].record, options[0].fits[:3])
+            self.calls.append(Call(view.party, "guard:forced", 0, True, None, None, 0.0, "",
+                                   content_hash(record), None, self.guard,
+                                   (options[0].summary(),), options[0].label, scripted,
+                                   move_of(record) != scripted))
+            return record
+        prompt = load_prompt("negotiator.choose")
+        messages = [Message("user", self._render(prompt, view, feedback, options))]
+        return self._ask(view, prompt, messages, menu_schema(options, self.explain),
+                         lambda text: self._pick(options, text), scripted, options)
+
+    def _ask(self, view: PartyView, prompt: Prompt, messages: list[Message],
+             schema: dict[str, Any], parse: Parse, scripted: dict[str, Any],
+             options: list[Option] | None = None) -> Header:
+        shown = tuple(o.summary() for o in options or ())
         for attempt in range(self.reask_budget + 1):
             reply = self.model.complete(messages, schema, schema_name="decision")
-            record, reasoning, problem = self._parse(view, reply.text)
+            record, reasoning, problem = parse(reply.text)
+            chosen = _label(reply.text) if options else None
             self.calls.append(Call(view.party, prompt.tag, attempt, record is not None,
                                    reply.prompt_tokens, reply.completion_tokens,
                                    reply.latency_s, reply.text,
                                    content_hash(record) if record is not None else None,
-                                   reasoning))
+                                   reasoning, self.guard, shown, chosen, scripted,
+                                   None if record is None else move_of(record) != scripted))
             if record is not None:
                 return record
             messages = [*messages, Message("assistant", reply.text),
@@ -98,6 +144,20 @@ class LLMAgent:
                                         "with one JSON object that follows the schema.")]
         raise NoValidDecision(f"{view.party}: no valid decision in {self.reask_budget + 1} "
                               "replies")
+
+    def _pick(self, options: list[Option], text: str) -> tuple[Header | None, str | None, str]:
+        try:
+            choice = MenuChoice.model_validate_json(text)
+        except ValidationError as error:
+            first = error.errors()[0]
+            return None, None, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        option = next((o for o in options if o.label == choice.choice.option), None)
+        if option is None:
+            return None, None, f"option {choice.choice.option!r} is not one of the options"
+        cited = [i for i in choice.choice.rationale if i in option.fits]
+        if not cited:
+            return None, None, f"cite ids from option {option.label}'s list"
+        return _cited(option.record, cited), choice.reasoning, ""
 
     def _parse(self, view: PartyView, text: str) -> tuple[Header | None, str | None, str]:
         try:
@@ -109,8 +169,8 @@ class LLMAgent:
         except ValueError as error:
             return None, None, str(error)
 
-    def _render(self, prompt: Prompt, view: PartyView, feedback: ProtocolViolation | None
-                ) -> str:
+    def _render(self, prompt: Prompt, view: PartyView, feedback: ProtocolViolation | None,
+                options: list[Option] | None = None) -> str:
         weights = view.me.weights
         values: dict[str, str] = {
             "party": view.party, "negotiation": view.negotiation,
@@ -125,21 +185,35 @@ class LLMAgent:
                 f"\nYour last record was REFUSED by the protocol: {feedback.code.value} at "
                 f"{feedback.field} ({feedback.detail}). Choose differently."),
         }
+        best = sum(weights.get(d, 0.0) * u for d, u in view.units.items())
+        revealed = [f"- {i}: {self.cards.get(i, i)}" for i in view.revealed_by_peers]
+        values["best"] = f"{best:g}"
+        values["peer_values"] = ("Values your peers have revealed:\n" + "\n".join(revealed)
+                                 + "\n") if revealed else ""
+        if options is not None:
+            values |= {"situation": self._situation(view),
+                       "options": describe(options, self.cards),
+                       "citable": "\n".join(f"- {o.label}: {', '.join(o.fits)}"
+                                             for o in options)}
         if view.table is not None:
             offer = view.table.allocation
             mine = {d: s.get(view.party, 0) for d, s in offer.items()}
-            best = sum(weights.get(d, 0.0) * u for d, u in view.units.items())
-            revealed = [f"- {i}: {self.cards.get(i, i)}" for i in view.revealed_by_peers]
             values |= {
                 "proposer": view.table.proposer,
                 "offer": "; ".join(f"{d}: " + ", ".join(f"{p} {n}" for p, n in s.items())
                                    for d, s in offer.items()),
                 "offer_for_me": ", ".join(f"{d} {n}" for d, n in mine.items()),
-                "offer_utility": f"{utility(view, offer):g}", "best": f"{best:g}",
-                "peer_values": ("Values your peers have revealed:\n" + "\n".join(revealed))
-                if revealed else "",
+                "offer_utility": f"{utility(view, offer):g}",
             }
         return prompt.render(**values)
+
+    @staticmethod
+    def _situation(view: PartyView) -> str:
+        if view.table is None:
+            return "It is your turn to propose how to divide everything."
+        mine = ", ".join(f"{d} {s.get(view.party, 0)}" for d, s in view.table.allocation.items())
+        return (f"{view.table.proposer} proposes to give you: {mine}, worth "
+                f"{utility(view, view.table.allocation):g} to you.")
 
     def _cards(self, view: PartyView) -> str:
         own = [c.id for c in view.citable if c.own and c.kind == "card"]
@@ -209,6 +283,64 @@ def to_record(view: PartyView, decision: Decision) -> Header:
     return Accept(**base, rationale=rationale)
 
 
+class _Choice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    option: str
+    rationale: list[str]
+
+
+class MenuChoice(BaseModel):
+    """A model's pick from the sound-move menu: one option's letter and ids from its list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    choice: _Choice
+    reasoning: str | None = None  # only when asked for; goes to the trace, never the core
+
+
+def menu_schema(options: list[Option], explain: bool = False) -> dict[str, Any]:
+    """One branch per option: its letter, and a rationale drawn from its own fitting ids
+    (the root stays an object, as OpenAI's strict mode requires)."""
+    branches = [{"type": "object", "properties": {
+        "option": {"type": "string", "enum": [o.label]},
+        "rationale": {"type": "array", "items": {"type": "string", "enum": list(o.fits)},
+                      "minItems": 1, "maxItems": 3}},
+        "required": ["option", "rationale"], "additionalProperties": False}
+        for o in options]
+    properties: dict[str, Any] = {"choice": {"anyOf": branches}}
+    if explain:
+        properties = {"reasoning": {"type": "string", "maxLength": 600}, **properties}
+    return {"type": "object", "properties": properties, "required": list(properties),
+            "additionalProperties": False}
+
+
+def _label(text: str) -> str | None:
+    try:
+        return MenuChoice.model_validate_json(text).choice.option
+    except ValidationError:
+        return None
+
+
+def _cited(record: Header, ids: Any) -> Header:
+    """``record`` with its reasons replaced by ``ids`` (each once, in the order given)."""
+    field_name = "reasons" if isinstance(record, Refuse) else "rationale"
+    return record.model_copy(update={field_name: tuple(dict.fromkeys(ids))})
+
+
+def llm_calls(agents: Mapping[str, Any]) -> list[Call]:
+    """Every model call (and forced choice) of the LLM agents among ``agents``, wrappers
+    looked through."""
+    calls: list[Call] = []
+    for agent in agents.values():
+        layer = agent
+        while layer is not None:
+            if isinstance(layer, LLMAgent):
+                calls += layer.calls
+            layer = getattr(layer, "inner", None)
+    return calls
+
+
 def card_texts(graph: Any) -> dict[str, str]:
     """What the model is shown for each card and attentional-policy id of a moral graph."""
     texts: dict[str, str] = {}
@@ -223,5 +355,16 @@ def describe_terminal_rules(terminal: Mapping[str, str]) -> str:
     return "; ".join(f"{d} by {rule.replace('_', ' ')}" for d, rule in terminal.items())
 
 
-__all__ = ["Call", "Decision", "LLMAgent", "NoValidDecision", "card_texts",
-           "describe_terminal_rules", "response_schema", "to_record"]
+__all__ = [
+    "Call",
+    "Decision",
+    "LLMAgent",
+    "MenuChoice",
+    "NoValidDecision",
+    "card_texts",
+    "describe_terminal_rules",
+    "llm_calls",
+    "menu_schema",
+    "response_schema",
+    "to_record",
+]

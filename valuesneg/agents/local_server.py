@@ -63,9 +63,21 @@ _ENV_KEEP_PREFIXES = ("LC_", "OMP_", "GGML_", "OPENBLAS_", "MKL_")
 # a run resumed on a fresh server then answered a turn differently from the uninterrupted
 # run. With this, a reply depends on its prompt alone (costs nothing measurable here: the
 # prompts of successive turns share little).
+# Weights stay in plain CPU buffers (no "extra" buffer types): on a CPU with AMX, ggml
+# repacks them for AMX tiles, and the first matrix product crashed the server (SIGSEGV in
+# ggml_backend_amx_mul_mat) on machines whose kernel does not grant tile state; the same
+# buffers everywhere also keep replies the same across CPUs.
 _BOOTSTRAP = """\
 import os, runpy, sys, threading, time
 import llama_cpp
+import llama_cpp.llama_cpp as _lib
+_defaults = _lib.llama_model_default_params
+def model_defaults():
+    params = _defaults()
+    if hasattr(params, "use_extra_bufts"):
+        params.use_extra_bufts = False
+    return params
+_lib.llama_model_default_params = model_defaults
 parent = int(sys.argv[1])
 def watch():
     while os.getppid() == parent:
@@ -175,6 +187,9 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     return "\n".join(text[:usage][-lines:])
 
 
+DEFAULT_N_CTX = 8192
+
+
 class LocalModelServer:
     """Serve the embedded model on 127.0.0.1 for the lifetime of a `with` block."""
 
@@ -185,7 +200,7 @@ class LocalModelServer:
         *,
         cache_dir: Path | None = None,
         log_dir: Path | None = None,
-        n_ctx: int = 8192,
+        n_ctx: int = DEFAULT_N_CTX,
         n_threads: int | None = None,
         startup_timeout_s: float = 180.0,
         stop_grace_s: float = 5.0,

@@ -208,7 +208,7 @@ class ScriptedAgent(ABC):
     def give_order(self, view: PartyView) -> list[str]:
         """The dimensions I claim, in the order I give them up: least of my utility per unit
         of theirs."""
-        weights, theirs = view.me.weights, self._their_weights(view)
+        weights, theirs = view.me.weights, self.their_weights(view)
         return sorted(claimed(view),
                       key=lambda d: (weights.get(d, 0.0) / theirs[d], weights.get(d, 0.0), d))
 
@@ -217,16 +217,16 @@ class ScriptedAgent(ABC):
         reach ``goal``, or all of them when that is still short of it."""
         assert view.table is not None
         table, me = view.table.allocation, view.party
-        base, weights, theirs = utility(view, table), view.me.weights, self._their_weights(view)
+        base, weights, theirs = utility(view, table), view.me.weights, self.their_weights(view)
         # Non-empty: a table that gave me every unit would be worth my best, and accepted.
         short = [d for d in claimed(view) if table[d].get(me, 0) < view.units[d]]
         dim = max(short, key=lambda d: (weights.get(d, 0.0) / theirs[d], weights.get(d, 0.0), d))
         room = view.units[dim] - table[dim].get(me, 0)
         weight = weights.get(dim, 0.0)
         units = next((n for n in range(1, room + 1) if base + weight * n >= goal - _EPS), room)
-        return dim, _take_units(table[dim], me, units)
+        return dim, take_units(table[dim], me, units)
 
-    def _their_weights(self, view: PartyView) -> dict[str, float]:
+    def their_weights(self, view: PartyView) -> dict[str, float]:
         """An estimate, up to scale, of what a unit of each dimension is worth to the others:
         even until they show otherwise, and even whatever they show if I do not trade."""
         memo = self._weights_memo
@@ -387,7 +387,7 @@ def _give_unit(share: dict[str, int], me: str) -> None:
     share[to] += 1
 
 
-def _take_units(share: dict[str, int], me: str, units: int) -> dict[str, int]:
+def take_units(share: dict[str, int], me: str, units: int) -> dict[str, int]:
     """``share`` with ``units`` more for me, taken from whoever holds most (ties by id)."""
     taken = dict(share)
     taken.setdefault(me, 0)
@@ -401,4 +401,4 @@ def _take_units(share: dict[str, int], me: str, units: int) -> dict[str, int]:
 
 __all__ = ["EXPONENTS", "STRATEGIES", "Allocation", "ConcessionAgent", "ScriptedAgent",
            "TitForTatAgent", "ValuesAgent", "best_utility", "declared_priorities",
-           "floor_utility", "make_scripted", "offers", "peer_interest", "reasons"]
+           "floor_utility", "make_scripted", "offers", "peer_interest", "reasons", "take_units"]

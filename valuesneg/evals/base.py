@@ -49,6 +49,7 @@ class EvalConfig:
     model: str | None = None
     base_url: str | None = None
     progress: bool = True  # a progress bar on the terminal for long runs
+    guard: str = "sound"  # LLM agents: pick among sound moves, or "none" (the raw model)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,9 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("--concurrency", type=_positive, default=4,
                         help="negotiations in flight at once against one model endpoint")
     parser.add_argument("--model")
+    parser.add_argument("--guard", choices=("sound", "none"), default="sound",
+                        help="LLM agents pick among moves sound for them (default), or "
+                             "'none': the raw model")
     parser.add_argument("--base-url")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=cmd_eval)
@@ -61,7 +64,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         limit=args.limit,
                         axes=tuple(dict.fromkeys(args.axes)) if args.axes else None,
                         concurrency=args.concurrency, model=args.model,
-                        base_url=args.base_url, progress=not args.no_progress)
+                        base_url=args.base_url, progress=not args.no_progress,
+                        guard=args.guard)
     started = time.perf_counter()
     result = suite(config)
     metrics_path, report_path = write_outputs(config, result, time.perf_counter() - started)

@@ -75,12 +75,13 @@ def chat_model(config: EvalConfig, *, temperature: float = 0.0) -> Iterator[Chat
 
 
 def agents_under_test(sc: Scenario, strategy: str, model: ChatModel | None,
-                      strategies: Mapping[str, str] | None = None) -> dict[str, Agent]:
+                      strategies: Mapping[str, str] | None = None, guard: str | None = None
+                      ) -> dict[str, Agent]:
     """Every party's agent: with an LLM backend the scenario's LLM parties speak through
     ``model``; with the scripted backend every party plays ``strategy`` unless
     ``strategies`` names another for it. The scenario's wrappers (waits, deliberation) apply."""
     if model is not None:
-        return llm_agents(sc, model)
+        return llm_agents(sc, model, guards={"*": guard} if guard else None)
     chosen = strategies or {}
     return with_dependencies(sc, {p: make_scripted(p, chosen.get(p, strategy))
                                   for p in sc.terms.party_ids})

@@ -42,6 +42,7 @@ from typing import Any
 import yaml
 
 from valuesneg.agents.base import Agent
+from valuesneg.agents.llm import llm_calls
 from valuesneg.agents.models import ChatModel
 from valuesneg.core import Counter, Header, ProtocolViolation, Refuse, Request
 from valuesneg.core.view import PartyView
@@ -191,26 +192,34 @@ class JobResult:
     paraphrase_keys: tuple[tuple[str, str | None], ...]
     verified: bool
     crash: str | None
+    llm_decisions: int = 0
+    llm_diverged: int = 0
 
 
-def play(sc: Scenario, job: Job, strategy: str, model: ChatModel | None
-         ) -> tuple[list[Decision], bool, str | None]:
+def play(sc: Scenario, job: Job, strategy: str, model: ChatModel | None, guard: str
+         ) -> tuple[list[Decision], bool, str | None, tuple[int, int]]:
+    """The subject's decisions, whether the lineage verified, any crash, and of the
+    subject's LLM decisions (if any): how many, and how many the scripted values agent
+    would have made differently (``choice_divergence``)."""
     chosen = {p: job.opponents for p in sc.terms.party_ids if p != job.subject and
               job.opponents}
-    agents = agents_under_test(sc, strategy, model, chosen)
+    agents = agents_under_test(sc, strategy, model, chosen, guard)
     observed = Observed(agents[job.subject])
     agents[job.subject] = observed
     run = negotiate(sc.terms, agents)
-    return decisions(observed, run.ledger.records), run.verified, run.crash
+    calls = [c for c in llm_calls({job.subject: observed}) if c.valid]
+    return (decisions(observed, run.ledger.records), run.verified, run.crash,
+            (len(calls), sum(bool(c.diverges) for c in calls)))
 
 
-def run_job(job: Job, strategy: str, model: ChatModel | None) -> JobResult:
+def run_job(job: Job, strategy: str, model: ChatModel | None, guard: str = "sound"
+            ) -> JobResult:
     sc = scenario(job.scenario)
-    original, ok, crash = play(sc, job, strategy, model)
+    original, ok, crash, chosen = play(sc, job, strategy, model, guard)
     reworded_sc = sc.model_copy(update={"graph": paraphrased(sc.graph, paraphrases())})
-    reworded, ok_reworded, crash_reworded = play(reworded_sc, job, strategy, model)
+    reworded, ok_reworded, crash_reworded, _ = play(reworded_sc, job, strategy, model, guard)
     return JobResult(job, tuple(original), tuple(d.key for d in reworded),
-                     ok and ok_reworded, crash or crash_reworded)
+                     ok and ok_reworded, crash or crash_reworded, *chosen)
 
 
 # -- metrics ----------------------------------------------------------------------------------
@@ -287,6 +296,9 @@ def metrics(results: Sequence[JobResult], config: EvalConfig) -> dict[str, Any]:
         "consistency_under_paraphrase": rate(tally.consistent, tally.decisions),
         "citation_faithfulness": rate(tally.relevant, tally.citations),
         "counter_dimension_accuracy": rate(tally.counter_dims, tally.counters),
+        # LLM subjects only: decisions unlike what the scripted values agent would make.
+        "choice_divergence": rate(sum(r.llm_diverged for r in results),
+                                  sum(r.llm_decisions for r in results)),
         # What always guessing the commonest response kind would score, for comparison.
         "baseline_predictability": rate(max(_actual(tally).values(), default=0),
                                         tally.predicted),
@@ -318,7 +330,8 @@ def jobs(config: EvalConfig, plan: Mapping[str, Any]) -> list[Job]:
 def run(config: EvalConfig) -> SuiteResult:
     plan = load_suite_config("integrity")
     with chat_model(config) as model:
-        results = run_many(lambda j: run_job(j, config.strategy, model), jobs(config, plan),
+        results = run_many(lambda j: run_job(j, config.strategy, model, config.guard),
+                           jobs(config, plan),
                            concurrency=config.concurrency if model is not None else 1,
                            label="integrity runs", progress=config.progress)
     return SuiteResult(metrics=metrics(results, config), plots=[_plot(results)],

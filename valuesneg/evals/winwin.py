@@ -18,12 +18,19 @@ Per negotiation (``NegotiationResult``), with ``u`` the parties' utilities of th
   between the result and the Nash bargaining point of the space (the product of gains over
   ``d``, maximised; :meth:`UtilitySpace.nash`). Without a deal the result is ``d``;
 - *rounds*: the rounds the core counted when the outcome was reached;
-- *violations blocked*: records the core refused during the negotiation (each re-asked).
+- *violations blocked*: records the core refused during the negotiation (each re-asked);
+- *IR violation*: a deal that gives some party less than its no-deal utility;
+- *accepted opening*: a deal on the first offer, unchanged (an agent that accepts whatever
+  it is offered first makes every negotiation one);
+- *LLM decisions* and how many of them *diverged* from what the scripted values agent
+  would have done in the same view (``valuesneg.agents.llm.Call.diverges``).
 
 Suite metrics: ``n``; ``agreement_rate``; ``joint_efficiency_agreed`` (mean over deals);
 ``joint_efficiency_all`` (mean over all, no deal = 0); ``pareto_optimal_rate`` (share of all
 negotiations ending in a Pareto-optimal deal); ``nash_distance`` (mean); ``mean_rounds``;
-``violations_blocked`` (total); plus ``lineages_verified`` and, under ``human``, the same
+``violations_blocked`` (total); ``ir_violations`` (count); ``accepted_opening_rate``;
+``choice_divergence`` (share of LLM decisions unlike the scripted values agent's; None
+without LLM parties); plus ``lineages_verified`` and, under ``human``, the same
 keys for the corpus's recorded results and the published figures for the corpus.
 """
 
@@ -38,10 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from valuesneg.agents.base import Agent
-from valuesneg.agents.llm import LLMAgent, card_texts, describe_terminal_rules
+from valuesneg.agents.llm import LLMAgent, card_texts, describe_terminal_rules, llm_calls
 from valuesneg.agents.models import ChatModel
 from valuesneg.agents.scripted import STRATEGIES, make_scripted
-from valuesneg.core import Ledger
+from valuesneg.core import Ledger, Request
 from valuesneg.corpora import CorpusScenario, DivisionSpace, UtilitySpace, load_corpus
 from valuesneg.io.files import UserError, write_atomic
 from valuesneg.orchestration.driver import Driver
@@ -76,6 +83,7 @@ class Result:
     name: str
     agreed: bool
     utilities: dict[str, float]  # of the deal; the no-deal utilities without one
+    disagreement: dict[str, float]  # each party's no-deal utility
     best_joint: float
     pareto: bool  # a Pareto-optimal deal
     nash_distance: float
@@ -83,6 +91,16 @@ class Result:
     violations: int = 0
     verified: bool | None = None
     terminal: str = ""
+    accepted_opening: bool = False
+    llm_decisions: int = 0
+    llm_diverged: int = 0
+
+    @property
+    def ir_violation(self) -> bool:
+        """A deal in which some party gets less than its no-deal utility."""
+        return self.agreed and any(u < d - 1e-9 for u, d in
+                                   zip(self.utilities.values(), self.disagreement.values(),
+                                       strict=True))
 
     @property
     def efficiency(self) -> float:
@@ -98,7 +116,7 @@ def score(name: str, space: UtilitySpace, allocation: Allocation | None, **extra
     agreed = allocation is not None
     utilities = space.utilities(allocation) if allocation is not None else space.disagreement()
     return Result(name=name, agreed=agreed, utilities=utilities,
-                  best_joint=space.best_joint(),
+                  disagreement=space.disagreement(), best_joint=space.best_joint(),
                   pareto=allocation is not None and space.pareto_optimal(allocation),
                   nash_distance=nash_distance(space, utilities), **extra)
 
@@ -120,9 +138,14 @@ def negotiate(case: Case, agents: dict[str, Agent]) -> tuple[Result, Ledger]:
     assert outcome is not None  # run() returns only once there is one
     agreed = outcome.terminal == "agreement"
     violations = sum(1 for t in driver.turns for r in t.refusals if r["field"] != _NO_REPLY)
+    first = next((r for r in ledger.records if isinstance(r, Request)), None)
+    calls = [c for c in llm_calls(agents) if c.valid]
     result = score(scenario.name, scenario.space, outcome.allocation if agreed else None,
                    rounds=outcome.justification.rounds, violations=violations,
-                   verified=lineage_verifies(ledger), terminal=outcome.terminal)
+                   verified=lineage_verifies(ledger), terminal=outcome.terminal,
+                   accepted_opening=agreed and first is not None
+                   and first.proposal == outcome.allocation,
+                   llm_decisions=len(calls), llm_diverged=sum(bool(c.diverges) for c in calls))
     return result, ledger
 
 
@@ -141,7 +164,7 @@ def make_agents(case: Case, config: EvalConfig, model: ChatModel | None) -> dict
     terms = case.scenario.terms
     if case.shipped is not None:
         if model is not None:
-            return llm_agents(case.shipped, model)
+            return llm_agents(case.shipped, model, guards={"*": config.guard})
         return with_dependencies(case.shipped, {p: make_scripted(p, config.strategy)
                                                 for p in terms.party_ids})
     if model is None:
@@ -149,7 +172,9 @@ def make_agents(case: Case, config: EvalConfig, model: ChatModel | None) -> dict
     texts = card_texts(_Cards(case.scenario.cards))
     rules = describe_terminal_rules(terms.policy.terminal)
     return {p: LLMAgent(name=p, model=model, cards=texts, terminal_rules=rules,
-                        reask_budget=terms.policy.reask_budget) for p in terms.party_ids}
+                        reask_budget=terms.policy.reask_budget,
+                        guard="none" if config.guard == "none" else "sound")
+            for p in terms.party_ids}
 
 
 # -- the suite -------------------------------------------------------------------------------
@@ -215,9 +240,14 @@ def summary(results: Sequence[Result]) -> dict[str, float | int | None]:
     def mean(values: Sequence[float]) -> float | None:
         return round(statistics.fmean(values), 6) if values else None
 
+    decided = sum(r.llm_decisions for r in results)
     return {
         "n": n,
         "agreement_rate": mean([float(r.agreed) for r in results]),
+        "ir_violations": sum(r.ir_violation for r in results),
+        "accepted_opening_rate": mean([float(r.accepted_opening) for r in results]),
+        "choice_divergence": round(sum(r.llm_diverged for r in results) / decided, 6)
+        if decided else None,
         "joint_efficiency_agreed": mean([r.efficiency for r in deals]),
         "joint_efficiency_all": mean([r.efficiency for r in results]),
         "pareto_optimal_rate": mean([float(r.pareto) for r in results]),
@@ -234,8 +264,9 @@ def metrics(ours: Sequence[Result], human: Sequence[Result], corpus: str) -> dic
                         for t in sorted({r.terminal for r in ours})}
     recorded = summary(human) if human else None
     if recorded is not None:
-        recorded.pop("mean_rounds")
-        recorded.pop("violations_blocked")
+        for key in ("mean_rounds", "violations_blocked", "accepted_opening_rate",
+                    "choice_divergence"):
+            recorded.pop(key)
     out["human"] = {"recorded": recorded, "published": PUBLISHED.get(corpus)}
     return out
 
@@ -245,7 +276,9 @@ def rows(results: Sequence[Result]) -> list[dict[str, Any]]:
              "utilities": {p: round(u, 6) for p, u in r.utilities.items()},
              "joint_efficiency": round(r.efficiency, 6), "pareto_optimal": r.pareto,
              "nash_distance": round(r.nash_distance, 6), "rounds": r.rounds,
-             "violations_blocked": r.violations, "lineage_verified": r.verified}
+             "violations_blocked": r.violations, "lineage_verified": r.verified,
+             "ir_violation": r.ir_violation, "accepted_opening": r.accepted_opening,
+             "llm_decisions": r.llm_decisions, "llm_diverged": r.llm_diverged}
             for r in results]
 
 

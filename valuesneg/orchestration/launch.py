@@ -19,8 +19,14 @@ from typing import Any, Literal
 
 from rich.console import Console
 
-from valuesneg.agents.factory import agents_for, build_agents, chat_backend, human_parties
-from valuesneg.agents.models import ChatModel
+from valuesneg.agents.factory import (
+    agents_for,
+    build_agents,
+    chat_backend,
+    human_parties,
+    llm_parties,
+)
+from valuesneg.agents.pool import ModelPool
 from valuesneg.io.files import UserError
 from valuesneg.run import (
     Hooks,
@@ -49,12 +55,15 @@ class Options:
     checkpoint: str | None = None  # PostgreSQL URL; default: checkpoint.sqlite per run
     concurrency: int = 4
     quiet: bool = False
+    models: tuple[tuple[str, str], ...] = ()  # --model PARTY=NAME
+    guards: tuple[tuple[str, str], ...] = ()  # --guard [PARTY=]GUARD (party "*": every one)
 
     def invocation(self, scenario: Path) -> dict[str, Any]:
         """What run.json keeps so that `valuesneg resume` builds the same agents."""
         return {"scenario": str(scenario.resolve()), "backend": self.backend,
                 "model": self.model, "base_url": self.base_url, "seed": self.seed,
-                "explain": self.explain, "humans": list(self.humans)}
+                "explain": self.explain, "humans": list(self.humans),
+                "models": dict(self.models), "guards": dict(self.guards)}
 
 
 def scenario_files(paths: Sequence[str]) -> list[Path]:
@@ -110,7 +119,9 @@ def resume_command(directory: str, options: Options) -> int:
                       explain=bool(how.get("explain")),
                       humans=tuple(how.get("humans") or ()) + options.humans,
                       answers=options.answers, checkpoint=options.checkpoint,
-                      quiet=options.quiet)
+                      quiet=options.quiet,
+                      models=tuple(sorted((how.get("models") or {}).items())),
+                      guards=tuple(sorted((how.get("guards") or {}).items())))
     return _foreground(load_scenario(how["scenario"]), out, started, resume=True)
 
 
@@ -126,14 +137,15 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
     try:
         with dashboard, build_agents(scenario, options.backend, model=options.model,
                                      base_url=options.base_url, seed=options.seed, out=out,
-                                     explain=options.explain, humans=options.humans
-                                     ) as (agents, meta):
+                                     explain=options.explain, humans=options.humans,
+                                     models=dict(options.models),
+                                     guards=dict(options.guards)) as (agents, meta):
             if resume:
                 result = resume_scenario(scenario, agents, out, meta,
                                          checkpoint=options.checkpoint, hooks=hooks)
             else:
                 result = run_scenario(scenario, agents, out, meta,
-                                      options.invocation(scenario.path),
+                                      _invocation(options, scenario, meta),
                                       checkpoint=options.checkpoint, hooks=hooks)
             progress.end(result.outcome.terminal)
     except NoAnswer as paused:
@@ -142,6 +154,12 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
         return PAUSED_EXIT
     _report(result, as_json)
     return 0
+
+
+def _invocation(options: Options, scenario: Scenario, meta: dict[str, Any]
+                ) -> dict[str, Any]:
+    """run.json: how the run was started, and the model and guard each LLM party had."""
+    return {**options.invocation(scenario.path), "parties": meta.get("parties", {})}
 
 
 def _live(options: Options) -> bool:
@@ -178,7 +196,8 @@ def _many(scenarios: list[Scenario], targets: list[Path], options: Options, base
                                                                        strict=True)]
     with dashboard, chat_backend(options.backend, model=options.model,
                                  base_url=options.base_url, seed=options.seed,
-                                 log_dir=base / "server-logs") as (chat, meta):
+                                 log_dir=base / "server-logs",
+                                 overrides=dict(options.models)) as (chat, meta):
         jobs = [_Job(s, t, options, chat, meta, row)
                 for s, t, row in zip(scenarios, targets, rows, strict=True)]
         results = asyncio.run(_gather(jobs, options.concurrency))
@@ -199,16 +218,20 @@ class _Job:
     scenario: Scenario
     out: Path
     options: Options
-    chat: ChatModel | None
+    chat: ModelPool | None
     meta: dict[str, Any]
     progress: RunProgress
 
     def __call__(self) -> RunResult | str:
         """Run to the end; a failure comes back as its message, so the others go on."""
         try:
-            agents = agents_for(self.scenario, self.chat, explain=self.options.explain)
-            result = run_scenario(self.scenario, agents, self.out, self.meta,
-                                  self.options.invocation(self.scenario.path),
+            guards = dict(self.options.guards)
+            agents = agents_for(self.scenario, self.chat, explain=self.options.explain,
+                                guards=guards)
+            meta = self.meta if self.chat is None else {
+                **self.meta, "parties": llm_parties(self.scenario, self.chat, guards)}
+            result = run_scenario(self.scenario, agents, self.out, meta,
+                                  _invocation(self.options, self.scenario, meta),
                                   checkpoint=self.options.checkpoint,
                                   hooks=Hooks(observe=self.progress))
         except Exception as error:  # one run's failure, reported with the others' results
