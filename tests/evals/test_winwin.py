@@ -37,7 +37,7 @@ def test_recorded_human_results_score_by_hand() -> None:
         "joint_efficiency_all": 0.5, "pareto_optimal_rate": 0.5,
         "nash_distance": round(math.sqrt(17**2 + 12**2) / 36 / 2, 6),
         "mean_rounds": None, "violations_blocked": 0, "ir_violations": 0,
-        "accepted_opening_rate": 0.0, "choice_divergence": None}
+        "accepted_opening_rate": 0.0, "choice_divergence": None, "first_option_rate": None}
 
 
 def test_summary_averages_deals_and_everything_separately() -> None:
@@ -47,7 +47,7 @@ def test_summary_averages_deals_and_everything_separately() -> None:
                       disagreement={"a": 4.0, "b": 4.0}, best_joint=10.0, pareto=pareto,
                       nash_distance=0.1 * rounds, rounds=rounds, violations=rounds - 1,
                       accepted_opening=rounds == 2, llm_decisions=rounds,
-                      llm_diverged=rounds // 2)
+                      llm_diverged=rounds // 2, menu_picks=rounds - 1, first_picks=1)
 
     results = [result(True, 9.0, True, 2), result(True, 7.0, False, 4),
                result(False, 0.0, False, 6)]
@@ -57,7 +57,8 @@ def test_summary_averages_deals_and_everything_separately() -> None:
         "joint_efficiency_all": round(1.6 / 3, 6), "pareto_optimal_rate": round(1 / 3, 6),
         "nash_distance": 0.4, "mean_rounds": 4.0, "violations_blocked": 1 + 3 + 5,
         "ir_violations": 1, "accepted_opening_rate": round(1 / 3, 6),
-        "choice_divergence": round((1 + 2 + 3) / (2 + 4 + 6), 6)}
+        "choice_divergence": round((1 + 2 + 3) / (2 + 4 + 6), 6),
+        "first_option_rate": round(3 / (1 + 3 + 5), 6)}
 
 
 def test_dond_recorded_figures_by_hand() -> None:

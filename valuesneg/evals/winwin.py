@@ -30,8 +30,11 @@ Suite metrics: ``n``; ``agreement_rate``; ``joint_efficiency_agreed`` (mean over
 negotiations ending in a Pareto-optimal deal); ``nash_distance`` (mean); ``mean_rounds``;
 ``violations_blocked`` (total); ``ir_violations`` (count); ``accepted_opening_rate``;
 ``choice_divergence`` (share of LLM decisions unlike the scripted values agent's; None
-without LLM parties); plus ``lineages_verified`` and, under ``human``, the same
-keys for the corpus's recorded results and the published figures for the corpus.
+without LLM parties); ``first_option_rate`` (of the model's picks from a menu of two or
+more options, the share that took the one listed first: options are shuffled, so a model
+that always takes the first chooses at random, and this says so); plus
+``lineages_verified`` and, under ``human``, the same keys for the corpus's recorded
+results and the published figures for the corpus.
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ class Result:
     accepted_opening: bool = False
     llm_decisions: int = 0
     llm_diverged: int = 0
+    menu_picks: int = 0  # decisions the model made from a menu of two or more options
+    first_picks: int = 0  # of those, how many took the option listed first
 
     @property
     def ir_violation(self) -> bool:
@@ -145,7 +150,9 @@ def negotiate(case: Case, agents: dict[str, Agent]) -> tuple[Result, Ledger]:
                    verified=lineage_verifies(ledger), terminal=outcome.terminal,
                    accepted_opening=agreed and first is not None
                    and first.proposal == outcome.allocation,
-                   llm_decisions=len(calls), llm_diverged=sum(bool(c.diverges) for c in calls))
+                   llm_decisions=len(calls), llm_diverged=sum(bool(c.diverges) for c in calls),
+                   menu_picks=sum(len(c.options) > 1 for c in calls),
+                   first_picks=sum(len(c.options) > 1 and c.chosen == "A" for c in calls))
     return result, ledger
 
 
@@ -248,6 +255,8 @@ def summary(results: Sequence[Result]) -> dict[str, float | int | None]:
         "accepted_opening_rate": mean([float(r.accepted_opening) for r in results]),
         "choice_divergence": round(sum(r.llm_diverged for r in results) / decided, 6)
         if decided else None,
+        "first_option_rate": _share(sum(r.first_picks for r in results),
+                                    sum(r.menu_picks for r in results)),
         "joint_efficiency_agreed": mean([r.efficiency for r in deals]),
         "joint_efficiency_all": mean([r.efficiency for r in results]),
         "pareto_optimal_rate": mean([float(r.pareto) for r in results]),
@@ -255,6 +264,10 @@ def summary(results: Sequence[Result]) -> dict[str, float | int | None]:
         "mean_rounds": mean([float(x) for x in rounds]),
         "violations_blocked": sum(r.violations for r in results),
     }
+
+
+def _share(hits: int, total: int) -> float | None:
+    return round(hits / total, 6) if total else None
 
 
 def metrics(ours: Sequence[Result], human: Sequence[Result], corpus: str) -> dict[str, Any]:
@@ -265,7 +278,7 @@ def metrics(ours: Sequence[Result], human: Sequence[Result], corpus: str) -> dic
     recorded = summary(human) if human else None
     if recorded is not None:
         for key in ("mean_rounds", "violations_blocked", "accepted_opening_rate",
-                    "choice_divergence"):
+                    "choice_divergence", "first_option_rate"):
             recorded.pop(key)
     out["human"] = {"recorded": recorded, "published": PUBLISHED.get(corpus)}
     return out
