@@ -14,6 +14,9 @@ from .base import Backend, Dataset, DatasetKind, EvalConfig
 KINDS: tuple[str, ...] = get_args(DatasetKind)
 # The corpora each suite can run on; the others run on the shipped scenarios only.
 SUITE_DATASETS: dict[str, tuple[str, ...]] = {"winwin": KINDS, "manipulation": ("casino",)}
+# What a suite runs on without --dataset; "scenarios" (the shipped scenarios) otherwise.
+DEFAULT_DATASET: dict[str, str] = {"winwin": "casino"}
+SCENARIOS = "scenarios"
 BACKENDS: tuple[str, ...] = get_args(Backend)
 
 
@@ -23,7 +26,9 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser = sub.add_parser("eval", help="run an eval suite: metrics.json and report.html")
     parser.add_argument("suite", help=f"one of: {', '.join(SUITES)}")
     parser.add_argument("--dataset", metavar="KIND:PATH",
-                        help=f"a public corpus to run on; KIND is one of {', '.join(KINDS)}")
+                        help=f"a public corpus to run on; KIND is one of {', '.join(KINDS)}; "
+                             "a bare 'casino' is the shipped CaSiNo training split (winwin's "
+                             "default), 'scenarios' the shipped scenarios (the others' default)")
     parser.add_argument("--backend", choices=BACKENDS, default="scripted")
     parser.add_argument("--strategy", default="values",
                         help="the scripted strategy of the agents under test")
@@ -52,7 +57,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     if args.axes and args.suite != "margin":
         raise UserError(f"--axis applies to the margin suite only, not {args.suite!r}")
-    dataset = parse_dataset(args.dataset)
+    dataset = parse_dataset(args.dataset or DEFAULT_DATASET.get(args.suite, SCENARIOS))
     readable = SUITE_DATASETS.get(args.suite, ())
     if dataset is not None and dataset.kind not in readable:
         raise UserError(f"--dataset {args.dataset}: the {args.suite} suite reads "
@@ -76,13 +81,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_dataset(text: str | None) -> Dataset | None:
-    """``KIND:PATH`` (the path may itself contain ':'); the path must exist."""
-    if text is None:
+def parse_dataset(text: str) -> Dataset | None:
+    """``KIND:PATH`` (the path may itself contain ':'; it must exist), a bare ``casino`` (the
+    shipped split) or ``scenarios`` (None: the shipped scenarios)."""
+    from valuesneg.corpora import SHIPPED_CASINO
+
+    if text == SCENARIOS:
         return None
+    if text == "casino":
+        return Dataset(kind="casino", path=SHIPPED_CASINO)
     kind, sep, path = text.partition(":")
     if not sep or not path:
-        raise UserError(f"--dataset {text!r}: expected KIND:PATH, e.g. casino:casino_train.json")
+        raise UserError(f"--dataset {text!r}: expected KIND:PATH, e.g. dond:train.txt "
+                        "(only 'casino' ships, so only it may go without a path)")
     if kind not in KINDS:
         raise UserError(f"--dataset {text!r}: unknown kind {kind!r} (choose from "
                         f"{', '.join(KINDS)})")
