@@ -10,7 +10,8 @@ import pytest
 from valuesneg.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-CAMPSITE = ROOT / "moral_graphs" / "scenarios" / "campsite_supplies.yaml"
+SCENARIOS = ROOT / "moral_graphs" / "scenarios"
+CAMPSITE = SCENARIOS / "campsite_supplies.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +31,14 @@ def test_check_names_the_full_envelope_version_to_paste_back(
             "seq": 2, "tick": 2, "reply_to": 1, "rationale": ["card:lasting-goodwill"]}
     record = tmp_path / "record.json"
     record.write_text(json.dumps(body))
-    assert main(["check", str(tmp_path / "lineage.jsonl"), str(record)]) == 1
+    assert main(["check", str(tmp_path), str(record)]) == 1
     assert capsys.readouterr().out == (f"refused: stale_envelope at envelope_version: missing; "
                                        f"'ben' is at {version}\n")
     record.write_text(json.dumps({**body, "envelope_version": "0" * 64}))
-    assert main(["check", str(tmp_path / "lineage.jsonl"), str(record)]) == 1
+    assert main(["check", str(tmp_path), str(record)]) == 1
     assert f"stale; 'ben' is at {version}\n" in capsys.readouterr().out
     record.write_text(json.dumps({**body, "envelope_version": version}))  # pasted back
-    assert main(["check", str(tmp_path / "lineage.jsonl"), str(record)]) == 0
+    assert main(["check", str(tmp_path), str(record)]) == 0
 
 
 def test_the_record_schema_says_parties_must_send_their_envelope_version(
@@ -45,3 +46,36 @@ def test_the_record_schema_says_parties_must_send_their_envelope_version(
     assert main(["schema"]) == 0
     described = json.loads(capsys.readouterr().out)["accept"]["properties"]["envelope_version"]
     assert "Every record a party sends must carry it" in described["description"]
+
+
+def test_verify_accepts_a_run_folder(run_dir: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", str(run_dir)]) == 0
+    assert capsys.readouterr().out.startswith(f"{run_dir / 'lineage.jsonl'}: OK, ")
+    # the folder's outcome.json is read too: a dropped tail is caught from the folder alone
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    kept = (run_dir / "lineage.jsonl").read_text().splitlines()[:-1]
+    (copy / "lineage.jsonl").write_text("\n".join(kept) + "\n")
+    (copy / "outcome.json").write_text((run_dir / "outcome.json").read_text())
+    assert main(["verify", str(copy)]) == 1
+    assert "dropped or appended" in capsys.readouterr().err
+    assert main(["verify", str(tmp_path / "nothing-here")]) == 2  # a missing path
+    (tmp_path / "empty").mkdir()
+    assert main(["verify", str(tmp_path / "empty")]) == 2
+    assert "not a run folder (no lineage.jsonl in it)" in capsys.readouterr().err
+
+
+def test_verify_on_outcome_json_says_it_is_not_a_lineage(
+        run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", str(run_dir / "outcome.json")]) == 1
+    err = capsys.readouterr().err
+    assert "line 1: not a lineage: this is one JSON document" in err and "not JSON" not in err
+
+
+def test_resume_of_a_finished_run_says_so_and_rewrites_nothing(
+        run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()}
+    assert main(["resume", str(run_dir)]) == 0
+    assert "the run is already finished" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()} == before

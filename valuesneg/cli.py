@@ -23,7 +23,33 @@ from valuesneg.transcript import transcript
 
 
 def _verified(path: Path, *, require_outcome: bool) -> Verified:
-    return verify_lines(read_lines(path), require_outcome=require_outcome)
+    lines = read_lines(path)
+    try:
+        return verify_lines(lines, require_outcome=require_outcome)
+    except LineageError as error:
+        if error.line == 1 and _one_json_document(lines):  # e.g. outcome.json, indented
+            raise LineageError(1, "not a lineage: this is one JSON document, while a lineage "
+                               "has one JSON entry per line, its genesis first (a run's is "
+                               "lineage.jsonl)", "malformed") from None
+        raise
+
+
+def _one_json_document(lines: list[str]) -> bool:
+    try:
+        json.loads("\n".join(lines))
+    except ValueError:
+        return False
+    return len(lines) > 1
+
+
+def _lineage(arg: str) -> Path:
+    """A lineage file, or a run folder standing for the lineage.jsonl in it."""
+    path = Path(arg)
+    if not path.is_dir():
+        return path
+    if not (path / "lineage.jsonl").exists():
+        raise UserError(f"{path}: not a run folder (no lineage.jsonl in it)")
+    return path / "lineage.jsonl"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -59,7 +85,7 @@ def _add_run_io(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    path = Path(args.lineage)
+    path = _lineage(args.lineage)
     try:
         verified = _verified(path, require_outcome=not args.partial)
         _check_attestations(verified, args.trust)
@@ -119,7 +145,7 @@ def _check_outcome_file(lineage: Path, verified: Verified) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    path = Path(args.lineage)
+    path = _lineage(args.lineage)
     try:
         verified = _verified(path, require_outcome=False)
     except LineageError as error:
@@ -138,7 +164,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    path, record_path = Path(args.lineage), Path(args.record)
+    path, record_path = _lineage(args.lineage), Path(args.record)
     try:
         verified = _verified(path, require_outcome=False)
     except LineageError as error:
