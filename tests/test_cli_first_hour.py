@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from valuesneg.cli import main
+from valuesneg.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "moral_graphs" / "scenarios"
@@ -20,6 +21,29 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert main(["run", str(CAMPSITE), "--backend", "scripted", "--out", str(out),
                  "--quiet"]) == 0
     return out
+
+
+def options_without_help(parser: argparse.ArgumentParser, path: str) -> list[str]:
+    missing = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                missing += options_without_help(sub, f"{path} {name}")
+        elif not action.help:
+            missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+    return missing
+
+
+def test_every_option_and_argument_has_a_help_line() -> None:
+    assert options_without_help(build_parser(), "valuesneg") == []
+
+
+def test_run_help_states_the_default_out_and_the_rule(capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default runs/SCENARIO;" in text and "is never written over" in text
 
 
 def test_check_names_the_full_envelope_version_to_paste_back(

@@ -227,16 +227,25 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a negotiation (or several, concurrently)")
     run.add_argument("scenario", nargs="+",
                      help="scenario files, or folders of them; several run concurrently")
-    run.add_argument("--backend", choices=("local", "openai", "scripted"), default="local")
+    run.add_argument("--backend", choices=("local", "openai", "scripted"), default="local",
+                     help="who speaks for the LLM parties: the embedded local model "
+                          "(default), any OpenAI-compatible endpoint, or scripted strategies "
+                          "(deterministic, instant)")
     run.add_argument("--model", action="append", default=[], metavar="[PARTY=]NAME",
                      help="the model of every LLM party (NAME), or of one (PARTY=NAME; "
                           "repeatable); 'local' is the embedded model")
     run.add_argument("--guard", action="append", default=[], metavar="[PARTY=]GUARD",
                      help="'sound' (default): LLM parties pick among moves sound for them; "
                           "'none': the raw model; for every LLM party or one (repeatable)")
-    run.add_argument("--base-url")
-    run.add_argument("--out")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--base-url", metavar="URL",
+                     help="the OpenAI-compatible endpoint for --backend openai (default "
+                          "$OPENAI_BASE_URL, else OpenAI's)")
+    run.add_argument("--out", metavar="DIR",
+                     help="the run folder (default runs/SCENARIO; several scenarios: "
+                          "DIR/SCENARIO each, DIR default runs). A folder that already holds "
+                          "a run is never written over: the run goes to DIR-2, DIR-3, ...")
+    run.add_argument("--seed", type=int, default=0,
+                     help="the sampling seed sent to the model (default 0)")
     run.add_argument("--explain", action="store_true",
                      help="ask LLM agents for free-text reasoning, kept in calls.jsonl only")
     run.add_argument("--human", action="append", default=[], metavar="PARTY",
@@ -250,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_io(resume)
     resume.set_defaults(func=cmd_resume)
     verify = sub.add_parser("verify", help="replay a lineage through the core and check it")
-    verify.add_argument("lineage")
+    verify.add_argument("lineage", help="a lineage.jsonl, or a run folder (its lineage.jsonl, "
+                                        "checked against the outcome.json beside it)")
     verify.add_argument("--partial", action="store_true",
                         help="accept a lineage that has not reached an outcome yet")
     verify.add_argument("--trust", metavar="SCENARIO",
@@ -261,18 +271,20 @@ def build_parser() -> argparse.ArgumentParser:
                              "(catches a dropped tail without the run's outcome.json)")
     verify.set_defaults(func=cmd_verify)
     replay = sub.add_parser("replay", help="print a readable transcript of a lineage")
-    replay.add_argument("lineage")
+    replay.add_argument("lineage", help="a lineage.jsonl, or a run folder")
     replay.set_defaults(func=cmd_replay)
     check = sub.add_parser("check", help="would the core accept this record next?")
-    check.add_argument("lineage")
-    check.add_argument("record")
+    check.add_argument("lineage", help="the lineage so far (a lineage.jsonl or a run folder)")
+    check.add_argument("record", help="a JSON file holding the record to check (`valuesneg "
+                                      "schema` gives each kind's schema)")
     check.set_defaults(func=cmd_check)
     schema = sub.add_parser("schema", help="JSON Schema of every record kind")
-    schema.add_argument("--out")
+    schema.add_argument("--out", metavar="DIR",
+                        help="write KIND.schema.json files here (default: print them all)")
     schema.set_defaults(func=cmd_schema)
     attest = sub.add_parser("attest", help="sign a party's redacted envelope as its authority")
-    attest.add_argument("scenario")
-    attest.add_argument("--party", required=True)
+    attest.add_argument("scenario", help="the scenario file holding the party's attestation")
+    attest.add_argument("--party", required=True, help="the party whose redaction to sign")
     attest.add_argument("--key", required=True, help="the authority's Ed25519 private key (PEM)")
     attest.set_defaults(func=cmd_attest)
     _add_graph(sub)

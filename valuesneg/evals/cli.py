@@ -29,11 +29,14 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         help=f"a public corpus to run on; KIND is one of {', '.join(KINDS)}; "
                              "a bare 'casino' is the shipped CaSiNo training split (winwin's "
                              "default), 'scenarios' the shipped scenarios (the others' default)")
-    parser.add_argument("--backend", choices=BACKENDS, default="scripted")
+    parser.add_argument("--backend", choices=BACKENDS, default="scripted",
+                        help="who negotiates: scripted strategies (default, deterministic), "
+                             "the embedded local model, or an OpenAI-compatible endpoint")
     parser.add_argument("--strategy", default="values",
                         help="the scripted strategy of the agents under test")
     parser.add_argument("--out", help="output folder (default runs/eval-SUITE-TIMESTAMP)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the model and the bootstrap resampling (default 0)")
     parser.add_argument("--limit", type=_positive, metavar="N",
                         help="run at most N negotiations (margin: N runs per level), "
                              "for a quick look")
@@ -41,11 +44,14 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         help="margin only: sweep only this axis (repeatable)")
     parser.add_argument("--concurrency", type=_positive, default=4,
                         help="negotiations in flight at once against one model endpoint")
-    parser.add_argument("--model")
+    parser.add_argument("--model", help="the model name for --backend openai (default "
+                                         "gpt-4o-mini)")
     parser.add_argument("--guard", choices=("sound", "none"), default="sound",
                         help="LLM agents pick among moves sound for them (default), or "
                              "'none': the raw model")
-    parser.add_argument("--base-url")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="the OpenAI-compatible endpoint for --backend openai (default "
+                             "$OPENAI_BASE_URL, else OpenAI's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=cmd_eval)
 
