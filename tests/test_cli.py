@@ -35,10 +35,15 @@ def test_run_writes_the_three_files(run_dir: Path) -> None:
     assert "<svg" in report and "card:urgent-needs-first" in report
 
 
-def test_run_refuses_to_overwrite_a_lineage(run_dir: Path, capsys: pytest.CaptureFixture[str]
-                                            ) -> None:
-    assert main(["run", str(SCENARIO), "--backend", "scripted", "--out", str(run_dir)]) == 2
-    assert "already exists" in capsys.readouterr().err
+def test_a_run_never_writes_over_another_even_with_out(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # One rule for --out and the default folder: a folder holding a run gets a -2 sibling.
+    out = tmp_path / "mine"
+    for _ in range(2):
+        assert main(["run", str(SCENARIO), "--backend", "scripted", "--out", str(out)]) == 0
+    assert f"{out} already holds a run; this one goes to {out}-2" in capsys.readouterr().err
+    assert (out / "lineage.jsonl").read_text() == (tmp_path / "mine-2" / "lineage.jsonl"
+                                                   ).read_text()
 
 
 def test_verify_ok(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

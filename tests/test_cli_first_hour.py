@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +108,37 @@ def test_resume_of_a_finished_run_says_so_and_rewrites_nothing(
     assert main(["resume", str(run_dir)]) == 0
     assert "the run is already finished" in capsys.readouterr().err
     assert {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()} == before
+
+
+def test_a_run_off_a_terminal_prints_one_progress_line_per_turn(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(CAMPSITE), "--backend", "scripted", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    turns = (tmp_path / "turns.jsonl").read_text().splitlines()
+    answered = [line for line in err if " answered (" in line]
+    assert len(answered) == len(turns) > 2
+    assert answered[0].startswith("campsite-supplies: ana answered (0/6 rounds spent, ")
+    assert err[-1].startswith("campsite-supplies: agreement (")
+    assert main(["run", str(CAMPSITE), "--backend", "scripted", "--out",
+                 str(tmp_path / "quiet"), "--quiet"]) == 0
+    assert " answered (" not in capsys.readouterr().err
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "valuesneg", "run", str(SCENARIOS / "supervised_operation.yaml"),
+         "--backend", "scripted", "--human", "supervisor", "--out", str(out), "--quiet"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not (out / "lineage.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the human prompt is waiting on stdin
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (f"valuesneg: interrupted; continue with: "
+                                            f"valuesneg resume {out}")
+    assert main(["verify", str(out), "--partial"]) == 0

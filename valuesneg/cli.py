@@ -312,8 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"valuesneg: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("valuesneg: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:  # launch.Interrupted says how to resume
+        print(f"valuesneg: interrupted{f'; {stop}' if str(stop) else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `valuesneg replay ... | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
