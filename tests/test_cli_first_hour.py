@@ -142,3 +142,16 @@ def test_ctrl_c_says_how_to_resume(tmp_path: Path) -> None:
     assert err.strip().splitlines()[-1] == (f"valuesneg: interrupted; continue with: "
                                             f"valuesneg resume {out}")
     assert main(["verify", str(out), "--partial"]) == 0
+
+
+def test_postgres_checkpoints_without_the_extra_name_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # The postgres extra is optional (issue 20, item 6): as if it were not installed.
+    monkeypatch.setitem(sys.modules, "langgraph.checkpoint.postgres", None)
+    assert main(["run", str(CAMPSITE), "--backend", "scripted", "--out", str(tmp_path),
+                 "--checkpoint", "postgresql://me:secret@localhost/db"]) == 2
+    assert capsys.readouterr().err == (
+        "valuesneg: error: checkpoint postgresql://me@localhost/db: PostgreSQL checkpoints need "
+        "the postgres extra: pip install 'valuesneg[postgres]'\n")
+    assert not (tmp_path / "lineage.jsonl").exists()
