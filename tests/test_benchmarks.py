@@ -42,3 +42,26 @@ def test_harness_emits_the_documented_keys(tmp_path: Path) -> None:
     for kind in ("genius", "dond"):
         for side in ("valuesneg", "negmas"):
             assert 0 <= figures[f"{kind}_{side}_agreement_rate"] <= 1
+
+
+def test_install_times_are_charged_to_the_direct_dependency_behind_each_line(
+        tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks" / "install"))
+    try:
+        from measure import times
+    finally:
+        sys.path.pop(0)
+    log = tmp_path / "pip.log"
+    log.write_text(
+        "2026-12-01T10:00:00,000 Processing ./src\n"
+        "2026-12-01T10:00:02,000 Collecting chromadb>=0.5 (from valuesneg==0.1.0)\n"
+        "2026-12-01T10:00:05,000 Processing /w/onnxruntime-1.2-cp311.whl "
+        "(from chromadb>=0.5->valuesneg==0.1.0)\n"
+        "2026-12-01T10:00:06,500 Collecting pyyaml>=6 (from valuesneg==0.1.0)\n"
+        "2026-12-01T10:00:07,000 Processing /w/psycopg_binary-3.3-cp311.whl "
+        "(from psycopg[binary]>=3.2->valuesneg==0.1.0)\n"
+        "2026-12-01T10:00:08,000 Installing collected packages: chromadb, pyyaml\n"
+        "2026-12-01T10:00:20,000 Successfully installed chromadb pyyaml\n")
+    assert times(log) == {"total_s": 20.0, "resolve_and_download_s": 8.0, "unpack_s": 12.0,
+                          "resolve_by_dependency_s": {"chromadb": 4.5, "(valuesneg's own build)":
+                                                      2.0, "psycopg": 1.0, "pyyaml": 0.5}}

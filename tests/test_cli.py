@@ -35,10 +35,15 @@ def test_run_writes_the_three_files(run_dir: Path) -> None:
     assert "<svg" in report and "card:urgent-needs-first" in report
 
 
-def test_run_refuses_to_overwrite_a_lineage(run_dir: Path, capsys: pytest.CaptureFixture[str]
-                                            ) -> None:
-    assert main(["run", str(SCENARIO), "--backend", "scripted", "--out", str(run_dir)]) == 2
-    assert "already exists" in capsys.readouterr().err
+def test_a_run_never_writes_over_another_even_with_out(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # One rule for --out and the default folder: a folder holding a run gets a -2 sibling.
+    out = tmp_path / "mine"
+    for _ in range(2):
+        assert main(["run", str(SCENARIO), "--backend", "scripted", "--out", str(out)]) == 0
+    assert f"{out} already holds a run; this one goes to {out}-2" in capsys.readouterr().err
+    assert (out / "lineage.jsonl").read_text() == (tmp_path / "mine-2" / "lineage.jsonl"
+                                                   ).read_text()
 
 
 def test_verify_ok(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -154,8 +159,7 @@ def test_bad_scenario_names_file_line_and_field(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     text = SCENARIO.read_text().replace("round_cap: 6", "round_cap: six")
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text.replace("../scarce_supplies.json", str(SCENARIO.parent.parent /
-                                                               "scarce_supplies.json")))
+    bad.write_text(text)
     assert main(["run", str(bad), "--backend", "scripted", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "round_cap" in t)
@@ -163,10 +167,9 @@ def test_bad_scenario_names_file_line_and_field(tmp_path: Path,
 
 
 def broken(tmp_path: Path, old: str, new: str, count: int = 1) -> tuple[Path, str]:
-    """The shipped campsite scenario with ``old`` replaced, written where its graph resolves."""
+    """The shipped campsite scenario with ``old`` replaced (its graph is named, not a path)."""
     assert old in SCENARIO.read_text()
-    text = SCENARIO.read_text().replace(old, new, count).replace(
-        "../scarce_supplies.json", str(SCENARIO.parent.parent / "scarce_supplies.json"))
+    text = SCENARIO.read_text().replace(old, new, count)
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)
     return bad, text

@@ -27,6 +27,9 @@ def test_a_wheel_without_the_checkout_runs_an_eval_suite(tmp_path: Path) -> None
     assert {f"valuesneg/moral_graphs/{name}" for name in shipped} <= names
     assert {f"valuesneg/suites/{p.parent.name}/{p.name}"
             for p in (ROOT / "evals").glob("*/*.yaml")} <= names
+    # winwin's default corpus, with the attribution its licence (CC BY 4.0) asks for
+    assert {"valuesneg/corpora/data/casino_train.json",
+            "valuesneg/corpora/data/README.md"} <= names
     out = tmp_path / "eval"
     done = subprocess.run(
         [sys.executable, "-m", "valuesneg.cli", "eval", "winwin", "--limit", "1", "--out",
@@ -34,3 +37,4 @@ def test_a_wheel_without_the_checkout_runs_an_eval_suite(tmp_path: Path) -> None
         env={**os.environ, "PYTHONPATH": str(site)})
     assert done.returncode == 0, done.stderr
     assert json.loads((out / "metrics.json").read_text())["n"] == 1
+    assert json.loads((out / "rows.jsonl").read_text())["name"] == "casino-938"

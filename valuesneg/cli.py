@@ -23,7 +23,33 @@ from valuesneg.transcript import transcript
 
 
 def _verified(path: Path, *, require_outcome: bool) -> Verified:
-    return verify_lines(read_lines(path), require_outcome=require_outcome)
+    lines = read_lines(path)
+    try:
+        return verify_lines(lines, require_outcome=require_outcome)
+    except LineageError as error:
+        if error.line == 1 and _one_json_document(lines):  # e.g. outcome.json, indented
+            raise LineageError(1, "not a lineage: this is one JSON document, while a lineage "
+                               "has one JSON entry per line, its genesis first (a run's is "
+                               "lineage.jsonl)", "malformed") from None
+        raise
+
+
+def _one_json_document(lines: list[str]) -> bool:
+    try:
+        json.loads("\n".join(lines))
+    except ValueError:
+        return False
+    return len(lines) > 1
+
+
+def _lineage(arg: str) -> Path:
+    """A lineage file, or a run folder standing for the lineage.jsonl in it."""
+    path = Path(arg)
+    if not path.is_dir():
+        return path
+    if not (path / "lineage.jsonl").exists():
+        raise UserError(f"{path}: not a run folder (no lineage.jsonl in it)")
+    return path / "lineage.jsonl"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -59,7 +85,7 @@ def _add_run_io(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    path = Path(args.lineage)
+    path = _lineage(args.lineage)
     try:
         verified = _verified(path, require_outcome=not args.partial)
         _check_attestations(verified, args.trust)
@@ -119,7 +145,7 @@ def _check_outcome_file(lineage: Path, verified: Verified) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    path = Path(args.lineage)
+    path = _lineage(args.lineage)
     try:
         verified = _verified(path, require_outcome=False)
     except LineageError as error:
@@ -138,7 +164,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    path, record_path = Path(args.lineage), Path(args.record)
+    path, record_path = _lineage(args.lineage), Path(args.record)
     try:
         verified = _verified(path, require_outcome=False)
     except LineageError as error:
@@ -201,16 +227,25 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a negotiation (or several, concurrently)")
     run.add_argument("scenario", nargs="+",
                      help="scenario files, or folders of them; several run concurrently")
-    run.add_argument("--backend", choices=("local", "openai", "scripted"), default="local")
+    run.add_argument("--backend", choices=("local", "openai", "scripted"), default="local",
+                     help="who speaks for the LLM parties: the embedded local model "
+                          "(default), any OpenAI-compatible endpoint, or scripted strategies "
+                          "(deterministic, instant)")
     run.add_argument("--model", action="append", default=[], metavar="[PARTY=]NAME",
                      help="the model of every LLM party (NAME), or of one (PARTY=NAME; "
                           "repeatable); 'local' is the embedded model")
     run.add_argument("--guard", action="append", default=[], metavar="[PARTY=]GUARD",
                      help="'sound' (default): LLM parties pick among moves sound for them; "
                           "'none': the raw model; for every LLM party or one (repeatable)")
-    run.add_argument("--base-url")
-    run.add_argument("--out")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--base-url", metavar="URL",
+                     help="the OpenAI-compatible endpoint for --backend openai (default "
+                          "$OPENAI_BASE_URL, else OpenAI's)")
+    run.add_argument("--out", metavar="DIR",
+                     help="the run folder (default runs/SCENARIO; several scenarios: "
+                          "DIR/SCENARIO each, DIR default runs). A folder that already holds "
+                          "a run is never written over: the run goes to DIR-2, DIR-3, ...")
+    run.add_argument("--seed", type=int, default=0,
+                     help="the sampling seed sent to the model (default 0)")
     run.add_argument("--explain", action="store_true",
                      help="ask LLM agents for free-text reasoning, kept in calls.jsonl only")
     run.add_argument("--human", action="append", default=[], metavar="PARTY",
@@ -224,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_io(resume)
     resume.set_defaults(func=cmd_resume)
     verify = sub.add_parser("verify", help="replay a lineage through the core and check it")
-    verify.add_argument("lineage")
+    verify.add_argument("lineage", help="a lineage.jsonl, or a run folder (its lineage.jsonl, "
+                                        "checked against the outcome.json beside it)")
     verify.add_argument("--partial", action="store_true",
                         help="accept a lineage that has not reached an outcome yet")
     verify.add_argument("--trust", metavar="SCENARIO",
@@ -235,18 +271,20 @@ def build_parser() -> argparse.ArgumentParser:
                              "(catches a dropped tail without the run's outcome.json)")
     verify.set_defaults(func=cmd_verify)
     replay = sub.add_parser("replay", help="print a readable transcript of a lineage")
-    replay.add_argument("lineage")
+    replay.add_argument("lineage", help="a lineage.jsonl, or a run folder")
     replay.set_defaults(func=cmd_replay)
     check = sub.add_parser("check", help="would the core accept this record next?")
-    check.add_argument("lineage")
-    check.add_argument("record")
+    check.add_argument("lineage", help="the lineage so far (a lineage.jsonl or a run folder)")
+    check.add_argument("record", help="a JSON file holding the record to check (`valuesneg "
+                                      "schema` gives each kind's schema)")
     check.set_defaults(func=cmd_check)
     schema = sub.add_parser("schema", help="JSON Schema of every record kind")
-    schema.add_argument("--out")
+    schema.add_argument("--out", metavar="DIR",
+                        help="write KIND.schema.json files here (default: print them all)")
     schema.set_defaults(func=cmd_schema)
     attest = sub.add_parser("attest", help="sign a party's redacted envelope as its authority")
-    attest.add_argument("scenario")
-    attest.add_argument("--party", required=True)
+    attest.add_argument("scenario", help="the scenario file holding the party's attestation")
+    attest.add_argument("--party", required=True, help="the party whose redaction to sign")
     attest.add_argument("--key", required=True, help="the authority's Ed25519 private key (PEM)")
     attest.set_defaults(func=cmd_attest)
     _add_graph(sub)
@@ -274,8 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"valuesneg: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("valuesneg: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:  # launch.Interrupted says how to resume
+        print(f"valuesneg: interrupted{f'; {stop}' if str(stop) else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `valuesneg replay ... | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -155,8 +155,12 @@ def checkpointer(url: str | None, path: Path) -> Iterator[BaseCheckpointSaver[An
         with SqliteSaver.from_conn_string(str(path)) as saver:
             yield saver
         return
-    from langgraph.checkpoint.postgres import PostgresSaver
-    from psycopg import Error
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg import Error
+    except ImportError:
+        raise UserError(f"checkpoint {redacted(url)}: PostgreSQL checkpoints need the postgres "
+                        "extra: pip install 'valuesneg[postgres]'") from None
 
     try:
         with PostgresSaver.from_conn_string(url) as saver:

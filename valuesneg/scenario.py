@@ -9,6 +9,7 @@ as public.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -95,8 +96,9 @@ class PartySpec(_Strict):
     """What the party brought (read by proportionality)."""
     reservation: float = 0.0
     """The party's utility if nothing is agreed."""
-    tiers: dict[Id, Id]
-    """The party's tier on each dimension, from `policy.tier_order`."""
+    tiers: dict[Id, Id] | None = None
+    """The party's tier on each dimension of its envelope, from `policy.tier_order`; may be
+    left out when that order has a single tier (the party holds it on every dimension)."""
     agent: AgentSpec = AgentSpec()
     represents: tuple[Id, ...] = ()
     """Subordinate parties this team party negotiates for."""
@@ -150,7 +152,9 @@ class ScenarioFile(_Strict):
     negotiation: Id
     """The negotiation id every record carries."""
     moral_graph: str
-    """Path of the moral graph (JSON), relative to the scenario file."""
+    """A shipped moral graph by name (`scarce_supplies`, `compute_and_tools`,
+    `shared_authority`), or the path of a moral graph file (JSON), relative to the scenario
+    file's folder."""
     context: Id | None = None
     """A context of the moral graph this negotiation happens in."""
     dimensions: Annotated[tuple[Dimension, ...], Field(min_length=1)]
@@ -188,11 +192,7 @@ def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenari
         spec = ScenarioFile.model_validate(raw)
     except ValidationError as error:
         raise UserError(_describe(path, root, error)) from None
-    graph_path = (path.parent / spec.moral_graph).resolve()
-    try:
-        graph = load_graph(graph_path)
-    except DataError as error:
-        raise UserError(f"{path}: moral_graph: {error}") from None
+    graph = _load_graph(path, root, spec.moral_graph)
     if spec.context is not None and spec.context not in {c.id for c in graph.contexts}:
         raise UserError(_at(path, root, ["context"], f"{spec.context!r} is not a context of "
                             f"the moral graph {spec.moral_graph}"))
@@ -217,6 +217,31 @@ def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenari
     return Scenario(path=path, spec=spec, terms=terms, graph=graph)
 
 
+# The graphs that ship with the package (valuesneg/moral_graphs links to moral_graphs/).
+SHIPPED_GRAPHS = Path(__file__).resolve().parent / "moral_graphs"
+
+
+def _load_graph(path: Path, root: yaml.Node | None, name: str) -> MoralGraph:
+    """A name without a folder or ``.json`` is a shipped graph, so a scenario copied anywhere
+    still finds it; a path is relative to the scenario's folder, and an error says so."""
+    shipped = sorted(p.stem for p in SHIPPED_GRAPHS.glob("*.json"))
+    if "/" not in name and not name.endswith(".json"):
+        if name not in shipped:
+            raise UserError(_at(path, root, ["moral_graph"], f"{name!r} is no shipped moral "
+                                f"graph (shipped: {', '.join(shipped)}); a file's path "
+                                "ends in .json"))
+        graph_path = SHIPPED_GRAPHS / f"{name}.json"
+    else:
+        graph_path = (path.parent / name).resolve()
+    try:
+        return load_graph(graph_path)
+    except DataError as error:
+        where = "" if graph_path.parent == SHIPPED_GRAPHS else (
+            f" (resolved from the scenario's folder {path.parent.resolve()}; or name a "
+            f"shipped graph: {', '.join(shipped)})")
+        raise UserError(f"{path}: moral_graph {name}{where}: {error}") from None
+
+
 def _party(spec: PartySpec) -> Party:
     envelope = Envelope(scope=spec.envelope)
     sealed = None if spec.sealed_envelope is None else Envelope(scope=spec.sealed_envelope)
@@ -238,23 +263,44 @@ def _attestation(spec: AttestationSpec | None, envelope: Envelope,
 
 def _policy(spec: PolicySpec, parties: tuple[PartySpec, ...]) -> Policy:
     fields = spec.model_dump(exclude={"extra_clauses"})
+    tiers = {p.id: _tiers(spec, p, n) for n, p in enumerate(parties)}
     try:
-        return Policy.model_validate({**fields, "tiers": {p.id: p.tiers for p in parties}})
+        return Policy.model_validate({**fields, "tiers": tiers})
     except ValidationError as error:  # the policy's own checks: point at the policy block
         first = error.errors()[0]
         raise _FieldError(["policy", *(str(p) for p in first["loc"])], first["msg"]) from None
 
 
+def _tiers(spec: PolicySpec, party: PartySpec, index: int) -> dict[str, str]:
+    if party.tiers is not None:
+        return party.tiers
+    if len(spec.tier_order) != 1:
+        raise _FieldError(["parties", str(index), "tiers"],
+                          f"required, since policy.tier_order has {len(spec.tier_order)} "
+                          "tiers (name one per dimension of the envelope; it may be left "
+                          "out only when there is a single tier)")
+    return dict.fromkeys(party.envelope, spec.tier_order[0])
+
+
 def _vocabulary(spec: ScenarioFile, graph: MoralGraph) -> Vocabulary:
     known = {card.id: card for card in graph.cards}
+    holders: dict[str, str] = {}
     holdings = []
     for p_index, party in enumerate(spec.parties):
         for c_index, card_id in enumerate(party.cards):
             card = known.get(card_id)
+            at = ["parties", str(p_index), "cards", str(c_index)]
             if card is None:
-                raise _FieldError(["parties", str(p_index), "cards", str(c_index)],
-                                  f"{card_id!r} is not a card of the moral graph "
-                                  f"{spec.moral_graph}")
+                raise _FieldError(at, f"{card_id!r} is not a card of the moral graph "
+                                      f"{spec.moral_graph}")
+            if holders.get(card_id) == party.id:
+                raise _FieldError(at, f"{card_id!r} is listed twice")
+            if card_id in holders:
+                raise _FieldError(at, f"{card_id!r} is already held by {holders[card_id]!r}: "
+                                  "a card has one holder, who alone may cite it until it is "
+                                  "revealed (list it in that holder's public_cards to let "
+                                  "everyone cite it, or give this party a card of its own)")
+            holders[card_id] = party.id
             holdings.append((party.id, card, card_id not in party.public_cards))
     return vocabulary_for([*spec.policy.clauses.ids(), *spec.policy.extra_clauses],
                           [d.id for d in spec.dimensions], holdings)
@@ -305,8 +351,12 @@ _TERMS_FIELD = re.compile(r"^(?:Value error, )?([A-Za-z_][\w.\[\]:-]*): (.*)$", 
 
 def _describe(path: Path, root: yaml.Node | None, error: ValidationError,
               terms: bool = False) -> str:
-    first = error.errors()[0]
+    errors = error.errors()
+    # A misspelt key also makes the real one "missing": name the cause, not the symptom.
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc, message = [str(p) for p in first["loc"]], first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = _unknown_key(loc)
     if terms and not loc and (named := _TERMS_FIELD.match(message)):
         loc = re.findall(r"[^.\[\]]+", named.group(1))
         message = named.group(2)
@@ -321,6 +371,28 @@ def _at(path: Path, root: yaml.Node | None, loc: list[str], message: str,
     line = _line_of(root, loc) if loc else None
     at = f" line {line}," if line else ""
     return f"{path}:{at} {scope} field {'.'.join(loc) or '(top level)'}: {message}"
+
+
+def _unknown_key(loc: list[str]) -> str:
+    known = _keys_at(loc[:-1])
+    close = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(known)}"
+    return f"unknown key {loc[-1]!r} ({hint})"
+
+
+def _keys_at(loc: list[str]) -> list[str]:
+    """The keys the scenario schema allows in the mapping at a pydantic error location."""
+    schema = ScenarioFile.model_json_schema(mode="validation")
+    node: dict[str, Any] = schema
+    for key in [*loc, None]:
+        while "$ref" in node or "anyOf" in node:
+            node = (schema["$defs"][node["$ref"].rsplit("/", 1)[-1]] if "$ref" in node else
+                    next((n for n in node["anyOf"] if n.get("type") != "null"), {}))
+        if key is None:
+            break
+        node = node.get("properties", {}).get(key) or (
+            node.get("items", {}) if key.isdigit() else {})
+    return list(node.get("properties", {}))
 
 
 def scenario_json_schema_text() -> str:

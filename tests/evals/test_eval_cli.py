@@ -37,8 +37,32 @@ def test_eval_winwin_writes_metrics_and_a_self_contained_report(tmp_path: Path) 
     assert not list(out.glob(".*"))  # no temporary files left behind
 
 
+def rows_of(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+
+
+def test_winwin_runs_on_the_shipped_casino_split_by_default(tmp_path: Path) -> None:
+    # No --dataset, no file beside the clone: the CaSiNo split inside the package.
+    assert main(["eval", "winwin", "--out", str(tmp_path / "a"), "--no-progress",
+                 "--limit", "3"]) == 0
+    rows = rows_of(tmp_path / "a")
+    assert [row["name"] for row in rows] == ["casino-938", "casino-404", "casino-790"]
+    document = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert document["human"]["published"]["agreement_rate"] == 0.976
+    assert main(["eval", "winwin", "--dataset", "casino", "--out", str(tmp_path / "b"),
+                 "--no-progress", "--limit", "3"]) == 0
+    assert rows_of(tmp_path / "b") == rows
+
+
+def test_winwin_on_the_shipped_scenarios_when_asked(tmp_path: Path) -> None:
+    assert main(["eval", "winwin", "--dataset", "scenarios", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    assert [row["name"] for row in rows_of(tmp_path)] == [
+        "campsite-supplies", "confidential-tenancy", "three-labs-gpus", "tool-quota"]
+
+
 @pytest.mark.parametrize(("argv", "message"), [
-    (["eval", "winwin", "--dataset", "casino"], "expected KIND:PATH"),
+    (["eval", "winwin", "--dataset", "dond"], "expected KIND:PATH"),
     (["eval", "winwin", "--dataset", "csv:x.csv"], "unknown kind 'csv'"),
     (["eval", "winwin", "--dataset", "dond:/no/such/file"], "no such file or folder"),
     (["eval", "nope"], "unknown eval suite 'nope'"),

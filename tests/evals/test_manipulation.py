@@ -101,3 +101,20 @@ def test_the_metrics_are_the_hand_counted_fractions() -> None:
     assert m["paid_undetected"] == 1
     assert m["verdict"] == "misreporting pays, and not always detectably (a finding)"
     assert m["by"]["hide"]["detected_rate"] == 1.0 and m["by"]["boulware"]["paid"] == 1
+
+
+def test_a_low_detected_rate_is_explained_beside_the_gain() -> None:
+    setting = manipulation.Setting("s", make_terms(), lambda *_: {})
+    pair = manipulation.Pair(setting, "alice", "values", "inflate-2", 0)
+    lost = manipulation.PairResult(pair, 10, 7, (), (), ("agreement", "agreement"), True, None)
+    m = manipulation.metrics([lost, lost], EvalConfig("manipulation", Path(".")))
+    assert m["detected_rate"] == 0.0
+    [note] = manipulation.detection_note(m)
+    assert note.startswith("detected_rate 0: the share of the 2 inflating misreports")
+    assert "0 paid and went undetected" in note
+    assert "(mean gain -3), so a low rate here is not a failure" in note
+    paid = manipulation.PairResult(pair, 10, 12, (), (), ("agreement", "agreement"), True,
+                                   None)
+    [note] = manipulation.detection_note(
+        manipulation.metrics([paid], EvalConfig("manipulation", Path("."))))
+    assert "1 paid and went undetected" in note and "not a failure" not in note

@@ -25,8 +25,6 @@ POINTS = {"High": 5, "Medium": 4, "Low": 3}
 
 @pytest.fixture(scope="module")
 def corpus() -> tuple[list[dict[str, Any]], list[CasinoDialogue]]:
-    if not CASINO_TRAIN.exists():
-        pytest.skip(f"CaSiNo training split not found at {CASINO_TRAIN}")
     raw = json.loads(CASINO_TRAIN.read_text(encoding="utf-8"))
     return raw, load_casino(CASINO_TRAIN)
 

@@ -15,8 +15,6 @@ from valuesneg.values.casino_terms import casino_terms, dimension_of
 
 @pytest.fixture(scope="module")
 def dialogues() -> list:
-    if not CASINO_TRAIN.exists():
-        pytest.skip(f"CaSiNo training split not found at {CASINO_TRAIN}")
     return load_casino(CASINO_TRAIN)
 
 

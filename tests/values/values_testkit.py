@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from valuesneg.corpora import SHIPPED_CASINO
+
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 MAI_SAMPLE = DATA / "mai_export_sample.json"
@@ -16,7 +18,7 @@ SHIPPED = {
     "shared_authority": REPO / "moral_graphs" / "shared_authority.json",
 }
 SCHEMA_FILE = REPO / "moral_graphs" / "schema" / "moral-graph.schema.json"
-CASINO_TRAIN = REPO.parent / "shared" / "data" / "casino_train.json"
+CASINO_TRAIN = SHIPPED_CASINO
 
 
 def counts(w: int, nw: int = 0, lw: int = 0, u: int = 0, imp: int | None = None) -> dict[str, int]:

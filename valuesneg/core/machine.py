@@ -365,8 +365,12 @@ class _Step:
             raise self._violation(Code.TICK_REGRESSED, "tick", f"{record.tick} < {state.tick}")
         version = state.envelopes[record.sender].version
         if record.envelope_version != version:
+            # The full value, so an agent (or a person using `check`) can paste it back.
+            sent = "missing" if record.envelope_version is None else "stale"
             raise self._violation(
-                Code.STALE_ENVELOPE, "envelope_version", f"{record.sender!r} is at {version[:12]}"
+                Code.STALE_ENVELOPE,
+                "envelope_version",
+                f"{sent}; {record.sender!r} is at {version}",
             )
         if isinstance(record, Refuse) and record.silent_party is not None:
             raise self._violation(

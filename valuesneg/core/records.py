@@ -34,7 +34,14 @@ class Header(Frozen):
     seq: Seq
     tick: Tick
     reply_to: Seq | None = None
-    envelope_version: Hash | None = None
+    # Optional in the type because the core's own records carry none; the description tells
+    # agents written elsewhere (`valuesneg schema`) that theirs must.
+    envelope_version: Hash | None = Field(
+        default=None,
+        description="The sender's current envelope version (the full sha256 hex). Every "
+        "record a party sends must carry it: the core refuses a missing or stale one "
+        "(stale_envelope, naming the current value). Records the core writes leave it null.",
+    )
 
 
 class Reservation(Frozen):

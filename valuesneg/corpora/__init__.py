@@ -1,6 +1,7 @@
 """Public negotiation corpora as runnable scenarios with the original parties' utilities.
 
-- ``load_casino_scenarios(path)``: CaSiNo (JSON), one scenario per dialogue;
+- ``load_casino_scenarios(path)``: CaSiNo (JSON), one scenario per dialogue; its training
+  split ships as ``SHIPPED_CASINO``;
 - ``load_dond(path)``: Deal or No Deal (text), one scenario per dialogue (both sides merged);
 - ``load_genius(folder)``: Genius XML domains, one scenario per pair of profiles.
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import CorpusError, CorpusScenario, Recorded
-from .casino import load_casino_scenarios
+from .casino import SHIPPED_CASINO, load_casino_scenarios
 from .dond import load_dond
 from .genius import GeniusDomain, GeniusProfile, GeniusSpace, load_genius
 from .space import DivisionSpace, UtilitySpace
@@ -29,6 +30,6 @@ def load_corpus(kind: str, path: str | Path) -> list[CorpusScenario]:
     return LOADERS[kind](path)
 
 
-__all__ = ["LOADERS", "CorpusError", "CorpusScenario", "DivisionSpace", "GeniusDomain",
-           "GeniusProfile", "GeniusSpace", "Recorded", "UtilitySpace", "load_casino_scenarios",
-           "load_corpus", "load_dond", "load_genius"]
+__all__ = ["LOADERS", "SHIPPED_CASINO", "CorpusError", "CorpusScenario", "DivisionSpace",
+           "GeniusDomain", "GeniusProfile", "GeniusSpace", "Recorded", "UtilitySpace",
+           "load_casino_scenarios", "load_corpus", "load_dond", "load_genius"]

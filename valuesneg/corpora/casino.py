@@ -13,6 +13,10 @@ from valuesneg.values.errors import CasinoError
 from .base import CorpusError, CorpusScenario, Recorded
 from .space import DivisionSpace
 
+# CaSiNo's training split ships with the package (CC BY 4.0, attribution in data/README.md),
+# so the winwin suite and the tests run in a clone with nothing beside it.
+SHIPPED_CASINO = Path(__file__).resolve().parent / "data" / "casino_train.json"
+
 
 def load_casino_scenarios(path: str | Path) -> list[CorpusScenario]:
     """Every dialogue of a CaSiNo split, in file order."""

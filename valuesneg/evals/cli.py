@@ -14,6 +14,9 @@ from .base import Backend, Dataset, DatasetKind, EvalConfig
 KINDS: tuple[str, ...] = get_args(DatasetKind)
 # The corpora each suite can run on; the others run on the shipped scenarios only.
 SUITE_DATASETS: dict[str, tuple[str, ...]] = {"winwin": KINDS, "manipulation": ("casino",)}
+# What a suite runs on without --dataset; "scenarios" (the shipped scenarios) otherwise.
+DEFAULT_DATASET: dict[str, str] = {"winwin": "casino"}
+SCENARIOS = "scenarios"
 BACKENDS: tuple[str, ...] = get_args(Backend)
 
 
@@ -23,12 +26,17 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser = sub.add_parser("eval", help="run an eval suite: metrics.json and report.html")
     parser.add_argument("suite", help=f"one of: {', '.join(SUITES)}")
     parser.add_argument("--dataset", metavar="KIND:PATH",
-                        help=f"a public corpus to run on; KIND is one of {', '.join(KINDS)}")
-    parser.add_argument("--backend", choices=BACKENDS, default="scripted")
+                        help=f"a public corpus to run on; KIND is one of {', '.join(KINDS)}; "
+                             "a bare 'casino' is the shipped CaSiNo training split (winwin's "
+                             "default), 'scenarios' the shipped scenarios (the others' default)")
+    parser.add_argument("--backend", choices=BACKENDS, default="scripted",
+                        help="who negotiates: scripted strategies (default, deterministic), "
+                             "the embedded local model, or an OpenAI-compatible endpoint")
     parser.add_argument("--strategy", default="values",
                         help="the scripted strategy of the agents under test")
     parser.add_argument("--out", help="output folder (default runs/eval-SUITE-TIMESTAMP)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the model and the bootstrap resampling (default 0)")
     parser.add_argument("--limit", type=_positive, metavar="N",
                         help="run at most N negotiations (margin: N runs per level), "
                              "for a quick look")
@@ -36,11 +44,14 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         help="margin only: sweep only this axis (repeatable)")
     parser.add_argument("--concurrency", type=_positive, default=4,
                         help="negotiations in flight at once against one model endpoint")
-    parser.add_argument("--model")
+    parser.add_argument("--model", help="the model name for --backend openai (default "
+                                         "gpt-4o-mini)")
     parser.add_argument("--guard", choices=("sound", "none"), default="sound",
                         help="LLM agents pick among moves sound for them (default), or "
                              "'none': the raw model")
-    parser.add_argument("--base-url")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="the OpenAI-compatible endpoint for --backend openai (default "
+                             "$OPENAI_BASE_URL, else OpenAI's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=cmd_eval)
 
@@ -52,7 +63,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     if args.axes and args.suite != "margin":
         raise UserError(f"--axis applies to the margin suite only, not {args.suite!r}")
-    dataset = parse_dataset(args.dataset)
+    dataset = parse_dataset(args.dataset or DEFAULT_DATASET.get(args.suite, SCENARIOS))
     readable = SUITE_DATASETS.get(args.suite, ())
     if dataset is not None and dataset.kind not in readable:
         raise UserError(f"--dataset {args.dataset}: the {args.suite} suite reads "
@@ -76,13 +87,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_dataset(text: str | None) -> Dataset | None:
-    """``KIND:PATH`` (the path may itself contain ':'); the path must exist."""
-    if text is None:
+def parse_dataset(text: str) -> Dataset | None:
+    """``KIND:PATH`` (the path may itself contain ':'; it must exist), a bare ``casino`` (the
+    shipped split) or ``scenarios`` (None: the shipped scenarios)."""
+    from valuesneg.corpora import SHIPPED_CASINO
+
+    if text == SCENARIOS:
         return None
+    if text == "casino":
+        return Dataset(kind="casino", path=SHIPPED_CASINO)
     kind, sep, path = text.partition(":")
     if not sep or not path:
-        raise UserError(f"--dataset {text!r}: expected KIND:PATH, e.g. casino:casino_train.json")
+        raise UserError(f"--dataset {text!r}: expected KIND:PATH, e.g. dond:train.txt "
+                        "(only 'casino' ships, so only it may go without a path)")
     if kind not in KINDS:
         raise UserError(f"--dataset {text!r}: unknown kind {kind!r} (choose from "
                         f"{', '.join(KINDS)})")

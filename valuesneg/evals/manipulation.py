@@ -220,8 +220,10 @@ def run(config: EvalConfig) -> SuiteResult:
         results = run_many(lambda p: play_pair(p, config.strategy, model), todo,
                            concurrency=config.concurrency if model is not None else 1,
                            label="paired runs", progress=config.progress)
-    return SuiteResult(metrics=metrics(results, config), plots=[_gain_plot(results)],
-                       notes=_notes(config, results), rows=[_row(r) for r in results])
+    figures = metrics(results, config)
+    return SuiteResult(metrics=figures, plots=[_gain_plot(results)],
+                       notes=[*_notes(config), *detection_note(figures)],
+                       rows=[_row(r) for r in results])
 
 
 def headline(results: Sequence[PairResult], config: EvalConfig) -> list[PairResult]:
@@ -300,7 +302,23 @@ def _gain_plot(results: Sequence[PairResult]) -> Plot:
                 "Mean gain per misreport and opponent strategy (red: it pays).")
 
 
-def _notes(config: EvalConfig, results: Sequence[PairResult]) -> list[str]:
+def detection_note(figures: Mapping[str, Any]) -> list[str]:
+    """What ``detected_rate`` means beside the gain: a low rate reads like a failure, and is
+    one only when misreporting pays undetected."""
+    gain, detected = figures["misreport_gain"], figures["detected_rate"]
+    if detected is None or gain["mean"] is None:
+        return []
+    text = (f"detected_rate {detected:.3g}: the share of the {gain['n']} inflating "
+            "misreports whose public record raised the need-abandoned flag (a need claimed, "
+            "then given up). A detector only has to catch misreports that pay; "
+            f"{figures['paid_undetected']} paid and went undetected.")
+    if gain["mean"] <= 0:
+        text += (f" Misreporting cost the liar on average (mean gain {gain['mean']:+.3g}), so "
+                 "a low rate here is not a failure: inflating gave little to catch.")
+    return [text]
+
+
+def _notes(config: EvalConfig) -> list[str]:
     notes = ["Gain is measured in the misreporter's true utility; the core never sees "
              "weights, so misreporting can only change behaviour."]
     if config.backend == "scripted":

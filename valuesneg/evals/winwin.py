@@ -1,7 +1,8 @@
 """The ``winwin`` suite: do value-revealing agents find the deals that are good for both?
 
-Negotiations run on a corpus (``--dataset casino:PATH``, ``dond:PATH``, ``genius:DIR``) or,
-by default, on the shipped scenarios that divide divisible scope. Every metric is computed
+Negotiations run on a corpus (by default the shipped CaSiNo training split; ``--dataset
+casino:PATH``, ``dond:PATH``, ``genius:DIR``) or, with ``--dataset scenarios``, on the shipped
+scenarios that divide divisible scope (``config.dataset`` None). Every metric is computed
 on the original game's utilities (:class:`valuesneg.corpora.UtilitySpace`), and the same
 metrics are computed on what the corpus's human negotiators recorded, so the two sit side by
 side on the same dialogues.

@@ -29,6 +29,10 @@ from valuesneg.agents.factory import (
 from valuesneg.agents.pool import ModelPool
 from valuesneg.io.files import UserError
 from valuesneg.run import (
+    INVOCATION,
+    LINEAGE,
+    OUTCOME,
+    REPORT,
     Hooks,
     RunResult,
     load_invocation,
@@ -41,6 +45,14 @@ from .humans import Answerer, JsonAnswerer, NoAnswer, TerminalAnswerer
 from .progress import Dashboard, RunProgress
 
 PAUSED_EXIT = 4  # a human's turn is waiting for an answer that never came: resume later
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during runs: its message says how to continue the ones left unfinished."""
+
+    def __init__(self, folders: Sequence[Path]) -> None:
+        started = [f for f in folders if (f / INVOCATION).exists() and not (f / OUTCOME).exists()]
+        super().__init__("; ".join(f"continue with: valuesneg resume {f}" for f in started))
 
 
 @dataclass(frozen=True)
@@ -81,10 +93,12 @@ def scenario_files(paths: Sequence[str]) -> list[Path]:
     return files
 
 
-def fresh_dir(base: Path) -> Path:
-    """A run folder that does not exist yet: running twice keeps both runs."""
+def free_dir(base: Path, taken: Sequence[Path] = ()) -> Path:
+    """The one rule for where a run writes: ``base``, or, when that already holds a run (or
+    another run of this batch took it), the first of ``base-2``, ``base-3``... that does
+    not. A run is never written over, and running twice keeps both."""
     candidate, n = base, 1
-    while candidate.exists():
+    while (candidate / LINEAGE).exists() or candidate in taken:
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate
@@ -94,7 +108,11 @@ def run_command(paths: Sequence[str], out: str | None, options: Options) -> int:
     files = scenario_files(paths)
     scenarios = [load_scenario(f) for f in files]  # every file checked before any run starts
     if len(scenarios) == 1:
-        target = Path(out) if out else fresh_dir(Path("runs") / scenarios[0].spec.scenario)
+        wanted = Path(out) if out else Path("runs") / scenarios[0].spec.scenario
+        target = free_dir(wanted)
+        if target != wanted:
+            print(f"valuesneg: {wanted} already holds a run; this one goes to {target}",
+                  file=sys.stderr)
         return _foreground(scenarios[0], target, options, resume=False)
     if options.concurrency < 1:
         raise UserError(f"--concurrency {options.concurrency}: must be at least 1")
@@ -102,11 +120,9 @@ def run_command(paths: Sequence[str], out: str | None, options: Options) -> int:
         raise UserError("human parties answer one negotiation at a time: run a scenario "
                         "with human parties on its own")
     base = Path(out or "runs")
-    targets = []
-    for scenario in scenarios:  # reserved in order, so two runs never share a folder
-        target = fresh_dir(base / scenario.spec.scenario)
-        target.mkdir(parents=True)
-        targets.append(target)
+    targets: list[Path] = []
+    for scenario in scenarios:  # in order, so two runs never share a folder
+        targets.append(free_dir(base / scenario.spec.scenario, targets))
     return _many(scenarios, targets, options, base)
 
 
@@ -114,6 +130,11 @@ def resume_command(directory: str, options: Options) -> int:
     """Continue a run as it was started (run.json), answering its human turns as asked now."""
     out = Path(directory)
     how = load_invocation(out)
+    if (out / OUTCOME).exists() and (out / REPORT).exists():  # both are written last
+        print(f"valuesneg: {out}: the run is already finished ({OUTCOME} and {REPORT} are "
+              f"written); nothing to resume (`valuesneg verify {out}` checks it)",
+              file=sys.stderr)
+        return 0
     started = Options(backend=how.get("backend", "local"), model=how.get("model"),
                       base_url=how.get("base_url"), seed=int(how.get("seed") or 0),
                       explain=bool(how.get("explain")),
@@ -131,7 +152,7 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
     as_json = options.answers == "json"
     # With JSON answers stdout carries only JSON lines; no number highlighting in prompts.
     console = Console(stderr=as_json, highlight=False)
-    dashboard = Dashboard(console, live=_live(options))
+    dashboard = Dashboard(console, live=_live(options), lines=not options.quiet)
     progress = dashboard.add(scenario.spec.scenario)
     hooks = Hooks(answer=_answerer(options, dashboard), observe=progress)
     try:
@@ -152,6 +173,8 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
         print(f"valuesneg: paused: {paused}; the run is saved, continue it with: valuesneg "
               f"resume {out}" + (" --answers json" if as_json else ""), file=sys.stderr)
         return PAUSED_EXIT
+    except KeyboardInterrupt:
+        raise Interrupted([out]) from None
     _report(result, as_json)
     return 0
 
@@ -191,16 +214,20 @@ def _report(result: RunResult, as_json: bool) -> None:
 # -- many runs at once -----------------------------------------------------------------------
 
 def _many(scenarios: list[Scenario], targets: list[Path], options: Options, base: Path) -> int:
-    dashboard = Dashboard(Console(), live=_live(options))
+    dashboard = Dashboard(Console(), live=_live(options), lines=not options.quiet)
     rows = [dashboard.add(f"{s.spec.scenario} -> {t}") for s, t in zip(scenarios, targets,
                                                                        strict=True)]
+    # One embedded server serves the whole batch, so its log belongs to no single run.
     with dashboard, chat_backend(options.backend, model=options.model,
                                  base_url=options.base_url, seed=options.seed,
                                  log_dir=base / "server-logs",
                                  overrides=dict(options.models)) as (chat, meta):
         jobs = [_Job(s, t, options, chat, meta, row)
                 for s, t, row in zip(scenarios, targets, rows, strict=True)]
-        results = asyncio.run(_gather(jobs, options.concurrency))
+        try:
+            results = asyncio.run(_gather(jobs, options.concurrency))
+        except KeyboardInterrupt:
+            raise Interrupted(targets) from None
     failed = 0
     for job, result in zip(jobs, results, strict=True):
         if isinstance(result, RunResult):

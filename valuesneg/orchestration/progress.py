@@ -8,9 +8,10 @@ negotiation, except that a run can be told to stop at its next step (Ctrl-C over
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -44,11 +45,15 @@ class RunProgress:
     round: str = "-"
     finished: float | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    echo: Callable[[str], None] | None = None  # one plain line per turn, when not drawn live
 
     def __call__(self, step: Step) -> None:
         if self.stop.is_set():
             raise Stopped(f"{self.name}: stopped")
         self.round = f"{step.round}/{step.round_cap}"  # rounds spent of the cap
+        if self.echo is not None and step.node == "decide":
+            self.echo(f"{self.name}: {step.party} answered ({self.round} rounds spent, "
+                      f"{self.elapsed:.1f}s)")
         if step.node == PAUSED:
             self.status = f"waiting for {step.party} (human)"
         elif step.party is not None and step.node in ("who", "apply", "default"):
@@ -60,6 +65,8 @@ class RunProgress:
 
     def end(self, status: str) -> None:
         self.status, self.finished = status, time.monotonic()
+        if self.echo is not None:
+            self.echo(f"{self.name}: {status} ({self.elapsed:.1f}s)")
 
     @property
     def elapsed(self) -> float:
@@ -67,18 +74,26 @@ class RunProgress:
 
 
 class Dashboard:
-    """One line per run; draws nothing unless ``live`` (stdout is a terminal, not --quiet)."""
+    """One line per run, redrawn live when ``live`` (stdout is a terminal, not --quiet);
+    otherwise, with ``lines``, one plain line per turn on stderr, so a run whose output goes
+    to a file or a pipe still shows it is moving."""
 
-    def __init__(self, console: Console, live: bool) -> None:
+    def __init__(self, console: Console, live: bool, lines: bool = False) -> None:
         self.console = console
         self.runs: list[RunProgress] = []
         self._live = Live(console=console, refresh_per_second=4, get_renderable=self._table,
                           transient=False) if live else None
+        self._lines = lines and not live
+        self._lock = threading.Lock()  # runs in a batch report from their own threads
 
     def add(self, name: str) -> RunProgress:
-        progress = RunProgress(name)
+        progress = RunProgress(name, echo=self._echo if self._lines else None)
         self.runs.append(progress)
         return progress
+
+    def _echo(self, line: str) -> None:
+        with self._lock:
+            print(line, file=sys.stderr, flush=True)
 
     def _table(self) -> Table:
         table = Table("run", "rounds", "now", "elapsed", box=None, padding=(0, 2))
