@@ -71,17 +71,30 @@ def model_records(lines: list[str]) -> list[dict[str, object]]:
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("clean")
     assert start(out).wait(timeout=600) == 0
-    return (out / "lineage.jsonl").read_text().splitlines()
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean(clean_run: Path) -> list[str]:
+    return (clean_run / "lineage.jsonl").read_text().splitlines()
+
+
+def asked(run: Path) -> set[str]:
+    """Hashes of the records a model was asked for (a lone sound move is taken without)."""
+    calls = [json.loads(c) for c in (run / "calls.jsonl").read_text().splitlines()]
+    return {c["record_hash"] for c in calls if c["valid"] and c["prompt"] != "guard:forced"}
 
 
 def test_killed_local_runs_resume_to_the_uninterrupted_lineage(
-        clean: list[str], tmp_path: Path) -> None:
+        clean: list[str], clean_run: Path, tmp_path: Path) -> None:
     made = model_records(clean)
     assert len(made) >= 2
-    seqs = [int(str(r["seq"])) for r in made]
+    thought = asked(clean_run)
+    seqs = [int(str(r["seq"])) for r in made if content_hash(parse_record(r)) in thought]
+    assert seqs  # at least one record the model was asked for, to kill it while it thinks
     rng = random.Random(SEED)
     # Entries before a model record = its seq (the genesis entry is entry 1).
     plans = {f"thinking-on-{seq}": ("think", seq, rng.uniform(0.3, 2.5)) for seq in seqs}
