@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from valuesneg.agents.factory import scripted_agents
 from valuesneg.agents.llm import LLMAgent
@@ -215,3 +216,15 @@ def test_a_grant_outside_the_holders_new_envelope_is_not_renewed(tmp_path: Path)
     assert verify_lines([e.line() for e in ledger.entries]).outcome is not None
     assert any(r.kind == "request" and r.sender == "indexer" and r.reply_to is not None
                for r in records)  # the indexer, still scoped for both, renews
+
+
+def test_the_shipped_wait_signature_is_the_demo_schedulers() -> None:
+    """The cycle scenario's attested wait verifies, and re-signing it with the demo key in
+    keys/ gives the shipped signature (Ed25519 is deterministic)."""
+    cycle = next(p for p in SCENARIOS if p.stem == "dependency_cycle")
+    terms = load_scenario(cycle).terms
+    key = load_pem_private_key((cycle.parent / "keys" / "demo-plant-scheduler.pem").read_bytes(),
+                               password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    assert [key.sign(wait.message()).hex() for wait in terms.waits] == \
+        [wait.signature for wait in terms.waits]

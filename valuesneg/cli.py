@@ -119,8 +119,10 @@ def _check_attestations(verified: Verified, trust: str | None) -> None:
                                    "does not trust", "attestation")
     forged = forged_attestations(verified.terms)
     if forged:
-        raise LineageError(1, f"the attestation of {forged[0]!r}'s redacted envelope does not "
-                           "verify under its authority's key", "attestation")
+        what = f"the attested wait {forged[0]}" if forged[0].startswith("waits[") else \
+            f"the attestation of {forged[0]!r}'s redacted envelope"
+        raise LineageError(1, f"{what} does not verify under its authority's key",
+                           "attestation")
 
 
 def _check_outcome_file(lineage: Path, verified: Verified) -> None:

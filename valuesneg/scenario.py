@@ -30,7 +30,7 @@ from valuesneg.core import (
     Terms,
     Vocabulary,
 )
-from valuesneg.core.confidentiality import Attestation
+from valuesneg.core.confidentiality import Attestation, AttestedWait
 from valuesneg.io.attest import forged_attestations
 from valuesneg.io.files import UserError
 from valuesneg.values import DataError, MoralGraph, load_graph
@@ -77,6 +77,19 @@ class AttestationSpec(_Strict):
     """The dimensions whose redaction the authority vouches for."""
     signature: str
     """Ed25519 signature (hex) over the redacted and sealed envelope versions."""
+
+
+class WaitSpec(_Strict):
+    """An authority's word that one negotiation waits on another."""
+
+    waiter: Id
+    """The negotiation that waits."""
+    waits_on: Id
+    """The negotiation it waits on."""
+    authority: Id
+    """An authority named in the top-level `authorities`."""
+    signature: str
+    """Ed25519 signature (hex) over `{"authority", "wait": [waiter, waits_on]}`."""
 
 
 class PartySpec(_Strict):
@@ -162,6 +175,9 @@ class ScenarioFile(_Strict):
     policy: PolicySpec
     authorities: dict[Id, str] = {}
     """Attestation authorities and their Ed25519 public keys (hex)."""
+    waits: tuple[WaitSpec, ...] = ()
+    """Waits between other negotiations that an authority vouches for (Ed25519 over
+    `{"authority", "wait": [waiter, waits_on]}`): the only ones a shown cycle may use."""
 
 
 class Scenario(BaseModel):
@@ -205,6 +221,7 @@ def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenari
             vocabulary=_vocabulary(spec, graph),
             moral_graph=graph.content_hash,
             authorities=spec.authorities,
+            waits=tuple(AttestedWait(**w.model_dump()) for w in spec.waits),
         )
     except _FieldError as error:
         raise UserError(_at(path, root, error.loc, error.message)) from None
@@ -212,8 +229,10 @@ def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenari
         raise UserError(_describe(path, root, error, terms=True)) from None
     forged = forged_attestations(terms) if check_signatures else []
     if forged:
-        raise UserError(f"{path}: parties.{forged[0]}.attestation: the signature does not "
-                        "verify under its authority's key")
+        where = forged[0] if forged[0].startswith("waits[") else \
+            f"parties.{forged[0]}.attestation"
+        raise UserError(f"{path}: {where}: the signature does not verify under its "
+                        "authority's key")
     return Scenario(path=path, spec=spec, terms=terms, graph=graph)
 
 
