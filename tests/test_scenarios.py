@@ -81,7 +81,7 @@ def test_forged_attestation_is_caught_by_verify(lineages: dict[str, list[str]], 
     signature = party["attestation"]["signature"]
     party["attestation"]["signature"] = ("0" if signature[0] != "0" else "1") + signature[1:]
     forged = rechained(entries, tmp_path / "lineage.jsonl")
-    assert main(["verify", str(forged)]) == 1
+    assert main(["verify", str(forged), "--unsigned"]) == 1
     assert "line 1: the attestation of 'fintech'" in capsys.readouterr().err
 
 
@@ -112,15 +112,16 @@ def test_a_swapped_authority_key_is_caught_against_the_trusted_scenario(
     assert attestation is not None
     party["attestation"]["signature"] = sign(own_key, attestation, party["id"])
     forged = rechained(entries, tmp_path / "lineage.jsonl")
-    assert main(["verify", str(forged)]) == 0  # self-consistent: only a pinned key tells
+    # Self-consistent: only a pinned key tells.
+    assert main(["verify", str(forged), "--unsigned"]) == 0
     assert "pin them with --trust SCENARIO" in capsys.readouterr().err
-    assert main(["verify", str(forged), "--trust", str(CONFIDENTIAL)]) == 1
+    assert main(["verify", str(forged), "--unsigned", "--trust", str(CONFIDENTIAL)]) == 1
     assert f"authority {authority!r} signs with a key that {CONFIDENTIAL} does not trust" \
         in capsys.readouterr().err
     clean = tmp_path / "clean.jsonl"
     clean.write_text("\n".join(lineages["confidential_tenancy"]) + "\n")
-    assert main(["verify", str(clean), "--trust", str(CONFIDENTIAL)]) == 0
-    assert main(["verify", str(clean), "--head", "0" * 64]) == 1
+    assert main(["verify", str(clean), "--unsigned", "--trust", str(CONFIDENTIAL)]) == 0
+    assert main(["verify", str(clean), "--unsigned", "--head", "0" * 64]) == 1
     assert f"not at the expected {'0' * 64}" in capsys.readouterr().err
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from valuesneg.core import (
+    CORE,
     Clauses,
     DependencyEdge,
     Dimension,
@@ -175,6 +176,10 @@ class ScenarioFile(_Strict):
     policy: PolicySpec
     authorities: dict[Id, str] = {}
     """Attestation authorities and their Ed25519 public keys (hex)."""
+    signing_keys: dict[Id, Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = {}
+    """Ed25519 public keys (hex) some signers of the lineage must use: `core` (the run) or
+    a party id. Each private key is passed with `run --keys DIR` as `DIR/ID.pem`; signers
+    not named here get a key generated for the run."""
     waits: tuple[WaitSpec, ...] = ()
     """Waits between other negotiations that an authority vouches for (Ed25519 over
     `{"authority", "wait": [waiter, waits_on]}`): the only ones a shown cycle may use."""
@@ -227,6 +232,10 @@ def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenari
         raise UserError(_at(path, root, error.loc, error.message)) from None
     except ValidationError as error:
         raise UserError(_describe(path, root, error, terms=True)) from None
+    unknown = sorted(set(spec.signing_keys) - {CORE, *terms.party_ids})
+    if unknown:
+        raise UserError(_at(path, root, ["signing_keys", unknown[0]],
+                            f"{unknown[0]!r} is neither 'core' nor a party"))
     forged = forged_attestations(terms) if check_signatures else []
     if forged:
         where = forged[0] if forged[0].startswith("waits[") else \
