@@ -264,3 +264,10 @@ def test_resume_refuses_keys_that_are_not_the_lineages(
         out / "keys")
     assert main(["resume", str(out)]) == 2
     assert "not the ones the lineage was signed with" in capsys.readouterr().err
+
+
+def test_saved_keys_are_private_even_over_an_older_file(tmp_path: Path) -> None:
+    (tmp_path / "core.pem").write_text("left by an earlier attempt")
+    (tmp_path / "core.pem").chmod(0o644)
+    RunKeys({"core": Ed25519PrivateKey.generate()}).save(tmp_path)
+    assert stat.S_IMODE((tmp_path / "core.pem").stat().st_mode) == 0o600

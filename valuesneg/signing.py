@@ -54,6 +54,7 @@ class RunKeys:
             pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
             path = folder / f"{who}.pem"
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)  # a file left by an earlier attempt keeps its mode otherwise
             with os.fdopen(fd, "wb") as handle:
                 handle.write(pem)
 
