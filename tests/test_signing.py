@@ -22,7 +22,7 @@ from valuesneg.core import (
     canonical_json,
     verify_lines,
 )
-from valuesneg.core.lineage import entry_hash, signed_bytes, signers
+from valuesneg.core.lineage import entry_hash, genesis_body, make_entry, signed_bytes, signers
 from valuesneg.io.attest import public_hex
 from valuesneg.io.files import UserError
 from valuesneg.orchestration.driver import Driver
@@ -271,3 +271,15 @@ def test_saved_keys_are_private_even_over_an_older_file(tmp_path: Path) -> None:
     (tmp_path / "core.pem").chmod(0o644)
     RunKeys({"core": Ed25519PrivateKey.generate()}).save(tmp_path)
     assert stat.S_IMODE((tmp_path / "core.pem").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("signing", [False, True])
+def test_the_genesis_fast_path_is_the_reference_entry(signing: bool) -> None:
+    """The ledger splices the genesis text together; it must be exactly the canonical entry
+    of ``genesis_body``, signed or not."""
+    terms = make_terms()
+    keys = fresh_keys(terms)
+    ledger = Ledger(terms, keys.public, keys.sign) if signing else Ledger(terms)
+    reference = make_entry(0, "0" * 64, genesis_body(terms, keys.public if signing else None))
+    assert ledger.entries[0].hash == reference.hash
+    assert ledger.entries[0].line() == replace(reference, sig=ledger.entries[0].sig).line()

@@ -136,7 +136,7 @@ def _genesis_entry(terms: Terms, keys: Mapping[str, str] | None) -> Entry:
     the terms' canonical JSON is both what ``bound["terms"]`` hashes and part of the entry."""
     dumped, terms_json = terms.canonical
     bound = terms._bound(sha256_hex(terms_json))
-    signed = "" if keys is None else f'"keys":{canonical_json(keys)},'
+    signed = "" if keys is None else f'"keys":{canonical_json(dict(keys))},'
     # Sorted keys: genesis{bound, format, keys, terms}, prev, seq.
     hashed = (
         f'{{"genesis":{{"bound":{canonical_json(bound)},"format":{canonical_json(FORMAT)},'
