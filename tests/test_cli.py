@@ -39,11 +39,14 @@ def test_run_writes_the_three_files(run_dir: Path) -> None:
 
 
 def test_a_run_never_writes_over_another_even_with_out(tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      run_keys: Path) -> None:
     # One rule for --out and the default folder: a folder holding a run gets a -2 sibling.
+    # (Both runs sign with the same keys, so their lineages can be the same bytes.)
     out = tmp_path / "mine"
     for _ in range(2):
-        assert main(["run", str(SCENARIO), "--backend", "scripted", "--out", str(out)]) == 0
+        assert main(["run", str(SCENARIO), "--backend", "scripted", "--out", str(out),
+                     "--keys", str(run_keys)]) == 0
     assert f"{out} already holds a run; this one goes to {out}-2" in capsys.readouterr().err
     assert (out / "lineage.jsonl").read_text() == (tmp_path / "mine-2" / "lineage.jsonl"
                                                    ).read_text()

@@ -85,7 +85,7 @@ def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
     ``checkpoint`` is a PostgreSQL URL to keep the checkpoints in (shared by many runs, each
     on its own thread); without one they go to ``checkpoint.sqlite`` in ``out``. ``keys`` is
-    the folder of the private keys the scenario's ``signing_keys`` declare (``ID.pem``).
+    a folder of Ed25519 private keys to sign with (``ID.pem``; see ``valuesneg.signing``).
     """
     out.mkdir(parents=True, exist_ok=True)
     lineage = out / LINEAGE
