@@ -6,13 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from valuesneg.cli import main
 from valuesneg.core import EnvelopeUpdate, verify_lines
-from valuesneg.core.lineage import make_entry
+from valuesneg.core.lineage import make_entry, signed_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "moral_graphs" / "scenarios" / "campsite_supplies.yaml"
@@ -36,11 +39,14 @@ def test_run_writes_the_three_files(run_dir: Path) -> None:
 
 
 def test_a_run_never_writes_over_another_even_with_out(tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      run_keys: Path) -> None:
     # One rule for --out and the default folder: a folder holding a run gets a -2 sibling.
+    # (Both runs sign with the same keys, so their lineages can be the same bytes.)
     out = tmp_path / "mine"
     for _ in range(2):
-        assert main(["run", str(SCENARIO), "--backend", "scripted", "--out", str(out)]) == 0
+        assert main(["run", str(SCENARIO), "--backend", "scripted", "--out", str(out),
+                     "--keys", str(run_keys)]) == 0
     assert f"{out} already holds a run; this one goes to {out}-2" in capsys.readouterr().err
     assert (out / "lineage.jsonl").read_text() == (tmp_path / "mine-2" / "lineage.jsonl"
                                                    ).read_text()
@@ -83,7 +89,10 @@ def test_verify_detects_a_dropped_core_entry(run_dir: Path, tmp_path: Path,
 
 def test_verify_detects_entries_appended_after_outcome_json(
         run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A legal, well-chained record appended later still disagrees with outcome.json's head."""
+    """A legal, well-chained record appended later: unsigned it is refused at its line;
+    signed with a key of the forger's own it does not verify under ben's genesis key; and
+    signed with ben's real key (a party that goes on after the run) it still disagrees with
+    outcome.json's signed head."""
     lines = (run_dir / "lineage.jsonl").read_text().splitlines()
     verified = verify_lines(lines)
     terms = verified.terms
@@ -94,11 +103,19 @@ def test_verify_detects_entries_appended_after_outcome_json(
                             rationale=("card:lasting-goodwill",))
     verified.negotiation.apply(update)  # legal: a party may change its envelope
     entry = make_entry(len(lines), verified.head, {"record": update.model_dump(mode="json")})
-    (tmp_path / "lineage.jsonl").write_text("\n".join([*lines, entry.line()]) + "\n")
-    assert main(["verify", str(tmp_path / "lineage.jsonl")]) == 0  # alone, it is a fine log
-    (tmp_path / "outcome.json").write_text((run_dir / "outcome.json").read_text())
-    assert main(["verify", str(tmp_path / "lineage.jsonl")]) == 1
-    assert "dropped or appended" in capsys.readouterr().err
+    forged = tmp_path / "lineage.jsonl"
+    ben = load_pem_private_key((run_dir / "keys" / "ben.pem").read_bytes(), password=None)
+    assert isinstance(ben, Ed25519PrivateKey)
+    for signer, expected in ((None, "without a signature"),
+                             (Ed25519PrivateKey.generate(), "signature of 'ben' does not"),
+                             (ben, "dropped or appended")):
+        signed = entry if signer is None else replace(
+            entry, sig=signer.sign(signed_bytes(entry.hash)).hex())
+        forged.write_text("\n".join([*lines, signed.line()]) + "\n")
+        (tmp_path / "outcome.json").write_text((run_dir / "outcome.json").read_text())
+        assert main(["verify", str(forged)]) == 1
+        err = capsys.readouterr().err
+        assert expected in err and (signer is ben or f"line {len(lines) + 1}:" in err)
 
 
 def test_replay_reads_like_a_transcript(run_dir: Path, capsys: pytest.CaptureFixture[str]

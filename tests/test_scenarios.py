@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from valuesneg.agents.factory import scripted_agents
 from valuesneg.agents.llm import LLMAgent
@@ -80,7 +81,7 @@ def test_forged_attestation_is_caught_by_verify(lineages: dict[str, list[str]], 
     signature = party["attestation"]["signature"]
     party["attestation"]["signature"] = ("0" if signature[0] != "0" else "1") + signature[1:]
     forged = rechained(entries, tmp_path / "lineage.jsonl")
-    assert main(["verify", str(forged)]) == 1
+    assert main(["verify", str(forged), "--unsigned"]) == 1
     assert "line 1: the attestation of 'fintech'" in capsys.readouterr().err
 
 
@@ -111,15 +112,16 @@ def test_a_swapped_authority_key_is_caught_against_the_trusted_scenario(
     assert attestation is not None
     party["attestation"]["signature"] = sign(own_key, attestation, party["id"])
     forged = rechained(entries, tmp_path / "lineage.jsonl")
-    assert main(["verify", str(forged)]) == 0  # self-consistent: only a pinned key tells
+    # Self-consistent: only a pinned key tells.
+    assert main(["verify", str(forged), "--unsigned"]) == 0
     assert "pin them with --trust SCENARIO" in capsys.readouterr().err
-    assert main(["verify", str(forged), "--trust", str(CONFIDENTIAL)]) == 1
+    assert main(["verify", str(forged), "--unsigned", "--trust", str(CONFIDENTIAL)]) == 1
     assert f"authority {authority!r} signs with a key that {CONFIDENTIAL} does not trust" \
         in capsys.readouterr().err
     clean = tmp_path / "clean.jsonl"
     clean.write_text("\n".join(lineages["confidential_tenancy"]) + "\n")
-    assert main(["verify", str(clean), "--trust", str(CONFIDENTIAL)]) == 0
-    assert main(["verify", str(clean), "--head", "0" * 64]) == 1
+    assert main(["verify", str(clean), "--unsigned", "--trust", str(CONFIDENTIAL)]) == 0
+    assert main(["verify", str(clean), "--unsigned", "--head", "0" * 64]) == 1
     assert f"not at the expected {'0' * 64}" in capsys.readouterr().err
 
 
@@ -215,3 +217,15 @@ def test_a_grant_outside_the_holders_new_envelope_is_not_renewed(tmp_path: Path)
     assert verify_lines([e.line() for e in ledger.entries]).outcome is not None
     assert any(r.kind == "request" and r.sender == "indexer" and r.reply_to is not None
                for r in records)  # the indexer, still scoped for both, renews
+
+
+def test_the_shipped_wait_signature_is_the_demo_schedulers() -> None:
+    """The cycle scenario's attested wait verifies, and re-signing it with the demo key in
+    keys/ gives the shipped signature (Ed25519 is deterministic)."""
+    cycle = next(p for p in SCENARIOS if p.stem == "dependency_cycle")
+    terms = load_scenario(cycle).terms
+    key = load_pem_private_key((cycle.parent / "keys" / "demo-plant-scheduler.pem").read_bytes(),
+                               password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    assert [key.sign(wait.message()).hex() for wait in terms.waits] == \
+        [wait.signature for wait in terms.waits]

@@ -19,6 +19,7 @@ from valuesneg.core import (
 )
 from valuesneg.io.attest import forged_attestations
 from valuesneg.io.files import UserError, read_lines, write_atomic
+from valuesneg.signing import check_signatures, head_signed, untrusted_keys
 from valuesneg.transcript import transcript
 
 
@@ -62,7 +63,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       humans=tuple(args.human), answers=args.answers,
                       checkpoint=args.checkpoint, concurrency=args.concurrency,
                       quiet=args.quiet, models=tuple(sorted(models.items())),
-                      guards=tuple(sorted(party_overrides(args.guard, "--guard").items())))
+                      guards=tuple(sorted(party_overrides(args.guard, "--guard").items())),
+                      keys=args.keys)
     return run_command(args.scenario, args.out, options)
 
 
@@ -88,6 +90,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     path = _lineage(args.lineage)
     try:
         verified = _verified(path, require_outcome=not args.partial)
+        if verified.keys is not None or not args.unsigned:
+            check_signatures(verified)
         _check_attestations(verified, args.trust)
         _check_outcome_file(path, verified)
         if args.head is not None and args.head != verified.head:
@@ -98,10 +102,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 1
     outcome = verified.outcome
     state = f"outcome {outcome.terminal}" if outcome else "no outcome yet"
-    print(f"{path}: OK, {len(verified.records) + 1} entries, {state}, head {verified.head}")
-    if verified.terms.authorities and args.trust is None:
-        print(f"{path}: note: attestations were checked against the authority keys the "
-              "lineage itself declares; pin them with --trust SCENARIO", file=sys.stderr)
+    signed = "UNSIGNED (hash chain only)" if verified.keys is None else \
+        f"signed by {', '.join(sorted(verified.keys))}"
+    print(f"{path}: OK, {len(verified.records) + 1} entries, {state}, head {verified.head}, "
+          f"{signed}")
+    if (verified.terms.authorities or verified.keys) and args.trust is None:
+        print(f"{path}: note: signatures were checked against the keys the lineage itself "
+              "declares; pin them with --trust SCENARIO", file=sys.stderr)
     return 0
 
 
@@ -110,17 +117,35 @@ def _check_attestations(verified: Verified, trust: str | None) -> None:
     against the ones a scenario file declares: a forger who swaps the key in the genesis and
     re-signs passes the first check, not the second."""
     if trust is not None:
-        from valuesneg.scenario import load_scenario
-
-        trusted = load_scenario(trust, check_signatures=False).spec.authorities
-        for authority, key in sorted(verified.terms.authorities.items()):
-            if trusted.get(authority) != key:
-                raise LineageError(1, f"authority {authority!r} signs with a key that {trust} "
-                                   "does not trust", "attestation")
+        _check_trusted(verified, trust)
     forged = forged_attestations(verified.terms)
     if forged:
-        raise LineageError(1, f"the attestation of {forged[0]!r}'s redacted envelope does not "
-                           "verify under its authority's key", "attestation")
+        what = f"the attested wait {forged[0]}" if forged[0].startswith("waits[") else \
+            f"the attestation of {forged[0]!r}'s redacted envelope"
+        raise LineageError(1, f"{what} does not verify under its authority's key",
+                           "attestation")
+
+
+def _check_trusted(verified: Verified, trust: str) -> None:
+    """The genesis against a scenario file the reviewer trusts: the very same terms, the
+    same authority keys, and the signing keys the scenario declares."""
+    from valuesneg.scenario import load_scenario
+
+    scenario = load_scenario(trust, check_signatures=False)
+    trusted = scenario.spec.authorities
+    for authority, key in sorted(verified.terms.authorities.items()):
+        if trusted.get(authority) != key:
+            raise LineageError(1, f"authority {authority!r} signs with a key that {trust} "
+                               "does not trust", "attestation")
+    untrusted = untrusted_keys(verified, scenario.spec.signing_keys)
+    if untrusted:
+        raise LineageError(1, f"{untrusted[0]!r} signs with a key that {trust} does not "
+                           "declare", "trust")
+    if scenario.terms.hashes() != verified.terms.hashes():
+        changed = sorted(k for k, v in scenario.terms.hashes().items()
+                         if verified.terms.hashes().get(k) != v)
+        raise LineageError(1, f"the genesis terms are not those of {trust} (they differ in "
+                           f"{', '.join(changed)})", "trust")
 
 
 def _check_outcome_file(lineage: Path, verified: Verified) -> None:
@@ -137,6 +162,9 @@ def _check_outcome_file(lineage: Path, verified: Verified) -> None:
         raise LineageError(min(count, int(summary.get("lineage_entries") or count)) + 1,
                            f"lineage does not end where {summary_path.name} says it does "
                            "(entries dropped or appended)", "truncated")
+    if verified.keys is not None and not head_signed(verified, summary.get("lineage_signature")):
+        raise LineageError(count, f"{summary_path.name} carries no valid signature of the "
+                           "run's key over the lineage head", "signature")
     recorded = {k: summary.get(k) for k in ("terminal", "allocation", "satisfied")}
     produced = verified.outcome.model_dump(mode="json")
     if recorded != {k: produced[k] for k in recorded}:
@@ -250,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="ask LLM agents for free-text reasoning, kept in calls.jsonl only")
     run.add_argument("--human", action="append", default=[], metavar="PARTY",
                      help="a person plays this party (repeatable)")
+    run.add_argument("--keys", metavar="DIR",
+                     help="Ed25519 private keys to sign with, DIR/ID.pem for the core and "
+                          "any party (those the scenario declares must be there); other "
+                          "signers get keys generated for the run")
     run.add_argument("--concurrency", type=int, default=4,
                      help="how many of several scenarios run at once (default 4)")
     _add_run_io(run)
@@ -264,8 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--partial", action="store_true",
                         help="accept a lineage that has not reached an outcome yet")
     verify.add_argument("--trust", metavar="SCENARIO",
-                        help="accept only the attestation authority keys this scenario file "
-                             "declares (otherwise the lineage's own keys are used)")
+                        help="the genesis must hold this scenario file's terms, its "
+                             "attestation authority keys and the signing keys it declares "
+                             "(otherwise the lineage's own keys are used)")
+    verify.add_argument("--unsigned", action="store_true",
+                        help="accept a lineage without signatures (written before lineages "
+                             "were signed, or by an eval): its hash chain and replay only")
     verify.add_argument("--head", metavar="HASH",
                         help="the head hash the lineage must end at, known from elsewhere "
                              "(catches a dropped tail without the run's outcome.json)")

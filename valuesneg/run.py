@@ -36,13 +36,15 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from valuesneg.agents.base import Agent
-from valuesneg.core import Entry, Ledger, LineageError, Outcome, verify_lines
+from valuesneg.core import CORE, Entry, Ledger, LineageError, Outcome, Verified, verify_lines
+from valuesneg.core.lineage import Sign, head_bytes
 from valuesneg.io.files import LineageWriter, UserError, read_json, write_atomic
 from valuesneg.orchestration.driver import Driver, Turn
 from valuesneg.orchestration.graph import THREAD, Observer, drive
 from valuesneg.orchestration.humans import Answerer
 from valuesneg.report import render_report
 from valuesneg.scenario import Scenario
+from valuesneg.signing import KEYS, RunKeys, check_signatures, run_keys, saved_keys
 
 LINEAGE = "lineage.jsonl"
 OUTCOME = "outcome.json"
@@ -77,11 +79,13 @@ class Hooks:
 def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
                  meta: Mapping[str, Any] | None = None,
                  invocation: Mapping[str, Any] | None = None, *,
-                 checkpoint: str | None = None, hooks: Hooks = Hooks()) -> RunResult:
+                 checkpoint: str | None = None, hooks: Hooks = Hooks(),
+                 keys: Path | None = None) -> RunResult:
     """Run to a terminal outcome; the lineage is written entry by entry as the core appends.
 
     ``checkpoint`` is a PostgreSQL URL to keep the checkpoints in (shared by many runs, each
-    on its own thread); without one they go to ``checkpoint.sqlite`` in ``out``.
+    on its own thread); without one they go to ``checkpoint.sqlite`` in ``out``. ``keys`` is
+    a folder of Ed25519 private keys to sign with (``ID.pem``; see ``valuesneg.signing``).
     """
     out.mkdir(parents=True, exist_ok=True)
     lineage = out / LINEAGE
@@ -91,9 +95,11 @@ def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
         (out / stale).unlink(missing_ok=True)
     how = {**(invocation or {}), "thread": uuid.uuid4().hex,
            "checkpoint": None if checkpoint is None else redacted(checkpoint)}
+    signing = run_keys(scenario.terms, scenario.spec.signing_keys, keys)
+    signing.save(out / KEYS)  # before the genesis: resume signs on with these
     write_atomic(out / INVOCATION, json.dumps(how, indent=2, sort_keys=True) + "\n")
     return _drive(scenario, agents, out, meta or {}, resume_from=None,
-                  where=Checkpoint(checkpoint, how["thread"]), hooks=hooks)
+                  where=Checkpoint(checkpoint, how["thread"]), hooks=hooks, signing=signing)
 
 
 def load_invocation(out: Path) -> dict[str, Any]:
@@ -128,7 +134,7 @@ class Checkpoint:
 
 def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
            meta: Mapping[str, Any], resume_from: Ledger | None, where: Checkpoint,
-           hooks: Hooks) -> RunResult:
+           hooks: Hooks, signing: RunKeys | None = None) -> RunResult:
     with ExitStack() as stack:
         # The checkpointer first: a server that cannot be reached fails the run before the
         # lineage has its genesis entry, so the same --out can simply be used again.
@@ -142,7 +148,7 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
             writer.write(entries)
 
         driver = Driver.of(scenario, agents, on_entries=log_entries, on_turn=turns.write,
-                           resume_from=resume_from)
+                           resume_from=resume_from, signing=signing)
         drive(driver, saver, thread=where.thread, answer=hooks.answer, observe=hooks.observe)
     result = RunResult(out, driver.ledger, tuple(turns.turns))
     write_outputs(scenario, result, meta)
@@ -194,7 +200,20 @@ def recover_lineage(path: Path) -> Ledger | None:
         write_atomic(path, "".join(line + "\n" for line in whole))
     if not whole:
         return None
-    return Ledger.resumed(verify_lines(whole, require_outcome=False))
+    verified = verify_lines(whole, require_outcome=False)
+    return Ledger.resumed(verified, _resume_signer(path, verified))
+
+
+def _resume_signer(path: Path, verified: Verified) -> Sign | None:
+    """A signed lineage goes on with the keys its run left in ``keys/``, once every
+    signature so far verifies under its genesis keys."""
+    if verified.keys is None:
+        return None
+    try:
+        check_signatures(verified)
+    except LineageError as error:
+        raise UserError(f"{path}: line {error.line}: {error.reason}; cannot resume") from None
+    return saved_keys(path.parent / KEYS, verified.keys).sign
 
 
 def _whole_inputs(path: Path, lines: list[str]) -> list[str]:
@@ -297,6 +316,10 @@ def write_outputs(scenario: Scenario, result: RunResult, meta: Mapping[str, Any]
         "lineage_entries": len(result.ledger.entries),
         **meta,
     }
+    ledger = result.ledger
+    if ledger.sign is not None:  # the run's key vouches for where the lineage ends
+        summary["lineage_signature"] = ledger.sign(CORE, head_bytes(ledger.head,
+                                                                    len(ledger.entries)))
     write_atomic(result.out / OUTCOME, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     html = render_report(scenario, result.ledger.records, result.turns,
                          _read_calls(result.out / CALLS), meta.get("parties"))

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from valuesneg.core import (
+    CORE,
     Clauses,
     DependencyEdge,
     Dimension,
@@ -30,7 +31,7 @@ from valuesneg.core import (
     Terms,
     Vocabulary,
 )
-from valuesneg.core.confidentiality import Attestation
+from valuesneg.core.confidentiality import Attestation, AttestedWait
 from valuesneg.io.attest import forged_attestations
 from valuesneg.io.files import UserError
 from valuesneg.values import DataError, MoralGraph, load_graph
@@ -77,6 +78,19 @@ class AttestationSpec(_Strict):
     """The dimensions whose redaction the authority vouches for."""
     signature: str
     """Ed25519 signature (hex) over the redacted and sealed envelope versions."""
+
+
+class WaitSpec(_Strict):
+    """An authority's word that one negotiation waits on another."""
+
+    waiter: Id
+    """The negotiation that waits."""
+    waits_on: Id
+    """The negotiation it waits on."""
+    authority: Id
+    """An authority named in the top-level `authorities`."""
+    signature: str
+    """Ed25519 signature (hex) over `{"authority", "wait": [waiter, waits_on]}`."""
 
 
 class PartySpec(_Strict):
@@ -162,6 +176,13 @@ class ScenarioFile(_Strict):
     policy: PolicySpec
     authorities: dict[Id, str] = {}
     """Attestation authorities and their Ed25519 public keys (hex)."""
+    signing_keys: dict[Id, Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = {}
+    """Ed25519 public keys (hex) some signers of the lineage must use: `core` (the run) or
+    a party id. Each private key is passed with `run --keys DIR` as `DIR/ID.pem`; signers
+    not named here get a key generated for the run."""
+    waits: tuple[WaitSpec, ...] = ()
+    """Waits between other negotiations that an authority vouches for (Ed25519 over
+    `{"authority", "wait": [waiter, waits_on]}`): the only ones a shown cycle may use."""
 
 
 class Scenario(BaseModel):
@@ -205,15 +226,22 @@ def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenari
             vocabulary=_vocabulary(spec, graph),
             moral_graph=graph.content_hash,
             authorities=spec.authorities,
+            waits=tuple(AttestedWait(**w.model_dump()) for w in spec.waits),
         )
     except _FieldError as error:
         raise UserError(_at(path, root, error.loc, error.message)) from None
     except ValidationError as error:
         raise UserError(_describe(path, root, error, terms=True)) from None
+    unknown = sorted(set(spec.signing_keys) - {CORE, *terms.party_ids})
+    if unknown:
+        raise UserError(_at(path, root, ["signing_keys", unknown[0]],
+                            f"{unknown[0]!r} is neither 'core' nor a party"))
     forged = forged_attestations(terms) if check_signatures else []
     if forged:
-        raise UserError(f"{path}: parties.{forged[0]}.attestation: the signature does not "
-                        "verify under its authority's key")
+        where = forged[0] if forged[0].startswith("waits[") else \
+            f"parties.{forged[0]}.attestation"
+        raise UserError(f"{path}: {where}: the signature does not verify under its "
+                        "authority's key")
     return Scenario(path=path, spec=spec, terms=terms, graph=graph)
 
 

@@ -25,7 +25,10 @@ HEADS = {
     "campsite_supplies_boulware_cap40":
         "809162ea5960f14ce1f114fe18144766c2706f8d2c004f9d93e0f8e631f82f94",
     "confidential_tenancy": "0e54422776c2c5682cf53128b72786f081cc5afc0f48192b73ec802f55da3f9b",
-    "dependency_cycle": "f002f6e24e9aa0ab260b76a56f6ac78b31c288e11d42401991663455e0bad3bf",
+    # Re-pinned on purpose (2026-12-01, issue 19): the scenario now declares the authority
+    # that vouches for the drying-rack's wait (authorities, waits in the genesis terms), since
+    # a cycle shown through a wait no peer can check is refused; every record is unchanged.
+    "dependency_cycle": "4b358352f1e39f9289b24670f27f7a76784833375b90cace0cd01d943a076088",
     # Re-pinned on purpose (2026-11-30): the grant a pre-emption creates now names the
     # pre-emption in reply_to (entry 13); every other record is byte for byte as before.
     "robot_work_cell": "03bf6b5735921e600e461247ed21b2cb3a18a6b29b3d30ac6c88d79f07572f8e",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from builders import Play, make_terms
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from valuesneg.core import (
     Code,
@@ -15,9 +16,12 @@ from valuesneg.core import (
     Phase,
     ProtocolViolation,
     Revocation,
+    Terms,
     TierBreak,
 )
+from valuesneg.core.confidentiality import AttestedWait
 from valuesneg.core.records import Denial
+from valuesneg.io.attest import forged_attestations
 
 SAFETY_BOB = {"alice": {"dim:water": "tier:routine", "dim:firewood": "tier:routine",
                         "dim:spot": "tier:routine"},
@@ -123,8 +127,21 @@ def test_envelope_change_ends_every_grant_of_that_party() -> None:
     assert refused(play, stale) is Code.STALE_ENVELOPE
 
 
+def attested(terms: Terms, waiter: str, waits_on: str) -> Terms:
+    """``terms`` with an authority vouching (Ed25519) that ``waiter`` waits on ``waits_on``."""
+    key = Ed25519PrivateKey.generate()
+    wait = {"waiter": waiter, "waits_on": waits_on, "authority": "authority:scheduler"}
+    unsigned = AttestedWait(**wait, signature="0" * 128)
+    return Terms.model_validate({
+        **terms.model_dump(mode="json"),
+        "authorities": {"authority:scheduler": key.public_key().public_bytes_raw().hex()},
+        "waits": [{**wait, "signature": key.sign(unsigned.message()).hex()}]})
+
+
 def test_a_shown_cycle_forces_the_tier_break_at_once() -> None:
-    play = Play(make_terms(round_cap=10))
+    terms = attested(make_terms(round_cap=10), "neg:b", "neg:camp")
+    assert forged_attestations(terms) == []
+    play = Play(terms)
     play.apply(play.request("alice", depends_on=("neg:b",)))
     cycle = (DependencyEdge(waiter="neg:b", waits_on="neg:camp"),)
     appended = play.apply(play.make("refuse", "bob", reasons=("clause:dependency-cycle",),
@@ -263,3 +280,27 @@ def test_only_an_ended_acknowledged_grant_is_renewed_and_only_as_it_was() -> Non
     assert refused(play, renewal(play, grant, duration=11)) is Code.DURATION_EXCEEDS_CAP
     assert refused(play, play.request("bob", reply_to=grant.seq, projection=(
         grant.dimension,))) is Code.NOT_GRANT_HOLDER
+
+
+def test_a_cycle_through_an_unattested_wait_cannot_cut_the_cap_short() -> None:
+    """Peer to peer, 'neg:b waits on neg:camp' is the refuser's word alone: refused."""
+    play = Play(make_terms(round_cap=10))
+    play.apply(play.request("alice", depends_on=("neg:b",)))
+    before = play.neg.state
+    record = play.make("refuse", "bob", reasons=("clause:dependency-cycle",),
+                       cycle=(DependencyEdge(waiter="neg:b", waits_on="neg:camp"),))
+    assert refused(play, record) is Code.UNVERIFIED_CYCLE
+    assert play.neg.state is before and play.neg.outcome is None
+
+
+def test_an_attested_wait_with_a_bad_signature_is_named_by_the_adapter() -> None:
+    terms = attested(make_terms(), "neg:b", "neg:camp")
+    dumped = terms.model_dump(mode="json")
+    signature = dumped["waits"][0]["signature"]
+    dumped["waits"][0]["signature"] = ("1" if signature[0] == "0" else "0") + signature[1:]
+    assert forged_attestations(Terms.model_validate(dumped)) == ["waits[0]"]
+
+
+def test_terms_without_attested_waits_dump_as_before() -> None:
+    # The genesis of every lineage written before attested waits existed stays byte-identical.
+    assert "waits" not in make_terms().model_dump(mode="json")

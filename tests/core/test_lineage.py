@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from builders import make_terms
 
 from valuesneg.agents.scripted import ConcessionAgent
-from valuesneg.core import Ledger, LineageError, canonical_json, verify_lines
+from valuesneg.core import Ledger, LineageError, Terms, canonical_json, verify_lines
 from valuesneg.core.lineage import entry_hash
 from valuesneg.orchestration.driver import Driver
 
@@ -120,3 +122,76 @@ def test_ledger_lines_are_canonical_and_chained() -> None:
     first = json.loads(ledger.entries[0].line())
     assert first["prev"] == "0" * 64
     assert ledger.entries[0].line() == canonical_json(first)
+
+
+# -- only canonical bytes verify ---------------------------------------------------------------
+
+def rechained(lines: list[str], edit: Callable[[list[dict[str, Any]]], None]) -> list[str]:
+    """Edit the parsed entries, then re-chain them as they are (a forger's re-serialisation
+    keeps whatever types the edit left)."""
+    entries = [json.loads(line) for line in lines]
+    edit(entries)
+    genesis = entries[0]["genesis"]
+    genesis["bound"] = Terms.model_validate(genesis["terms"]).hashes()
+    prev = "0" * 64
+    for entry in entries:
+        entry["prev"] = prev
+        body = {k: v for k, v in entry.items() if k in ("genesis", "record")}
+        entry["hash"] = prev = entry_hash(entry["seq"], prev, body)
+    return [canonical_json(e) for e in entries]
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[list[dict[str, Any]]], None]:
+    def edit(entries: list[dict[str, Any]]) -> None:
+        *outer, last = path
+        target: Any = entries
+        for key in outer:
+            target = target[key]
+        target[last] = value
+    return edit
+
+
+def _drop(path: tuple[Any, ...]) -> Callable[[list[dict[str, Any]]], None]:
+    def edit(entries: list[dict[str, Any]]) -> None:
+        *outer, last = path
+        target: Any = entries
+        for key in outer:
+            target = target[key]
+        del target[last]
+    return edit
+
+
+@pytest.mark.parametrize(("edit", "line", "code"), [
+    (_set((1, "seq"), True), 2, "malformed"),
+    (_set((1, "seq"), 1.0), 2, "malformed"),
+    (_set((0, "genesis", "terms", "dimensions", 0, "units"), "3"), 1, "canonical"),
+    (_set((0, "genesis", "terms", "dimensions", 0, "units"), 3.0), 1, "canonical"),
+    (_drop((0, "genesis", "terms", "parties", 0, "represents")), 1, "canonical"),
+    (_drop((0, "genesis", "terms", "policy", "reask_budget")), 1, "canonical"),
+    (_drop((1, "record", "reservation")), 2, "schema"),
+], ids=["seq-true", "seq-float", "units-string", "units-float", "default-left-out",
+        "policy-default-left-out", "record-default-left-out"])
+def test_a_lenient_reading_does_not_verify_even_rechained(
+        lines: list[str], edit: Callable[[list[dict[str, Any]]], None], line: int,
+        code: str) -> None:
+    error = first_bad(rechained(lines, edit))
+    assert (error.line, error.code) == (line, code), error
+
+
+def test_a_core_record_in_another_number_type_does_not_verify(lines: list[str]) -> None:
+    """1.0 == 1 in Python, not in the bytes: the core's records are compared as text."""
+    position = next(i for i, line in enumerate(lines) if '"tier_rank":0' in line)
+
+    def edit(entries: list[dict[str, Any]]) -> None:
+        entries[position]["record"]["candidates"][0]["tier_rank"] = 0.0
+    error = first_bad(rechained(lines, edit))
+    assert (error.line, error.code) == (position + 1, "mismatch")
+
+
+def test_the_same_entry_in_other_bytes_does_not_verify(lines: list[str]) -> None:
+    """Whitespace or member order do not change the hash (taken over the canonical form),
+    so only the canonical-bytes check catches them."""
+    spaced = lines.copy()
+    spaced[2] = json.dumps(json.loads(lines[2]), sort_keys=True)  # ", " and ": "
+    error = first_bad(spaced)
+    assert (error.line, error.code) == (3, "canonical")

@@ -6,7 +6,7 @@ import pytest
 from builders import make_terms
 
 from valuesneg.agents.scripted import ConcessionAgent
-from valuesneg.core import Code, Ledger, ProtocolViolation, Terms
+from valuesneg.core import Code, DependencyEdge, Ledger, ProtocolViolation, Terms
 from valuesneg.core.mediator import Mediator
 from valuesneg.core.view import view_for
 
@@ -66,3 +66,20 @@ def test_mediator_refuses_a_cycle_that_no_single_request_shows() -> None:
     assert caught.value.code is Code.DEPENDENCY_CYCLE
     assert "neg:a -> neg:b -> neg:a" in caught.value.detail
     assert mediator.ledgers["neg:b"].negotiation.state.next_seq == 1  # nothing applied
+
+
+def test_a_claim_about_another_negotiation_does_not_enter_the_global_graph() -> None:
+    """neg:a's requester claims that neg:x waits on neg:b. Believed, it would make the
+    mediator refuse neg:b's honest wait on neg:x as closing a cycle. Only what neg:b itself
+    declares (or an authority vouches for) speaks for neg:b."""
+    a, b = overlaps()[:2]
+    mediator = Mediator([a, b])
+    first = ConcessionAgent.named("alice", "linear").decide(
+        view_for(mediator.ledgers["neg:a"].negotiation, "alice"))
+    mediator.apply(first.model_copy(update={
+        "dependencies": (DependencyEdge(waiter="neg:x", waits_on="neg:b"),)}))
+    assert ("neg:x", "neg:b") not in mediator.graph
+    honest = ConcessionAgent.named("bob", "linear").decide(
+        view_for(mediator.ledgers["neg:b"].negotiation, "bob"))
+    mediator.apply(honest.model_copy(update={"depends_on": ("neg:x",)}))
+    assert mediator.graph == {("neg:b", "neg:x")}

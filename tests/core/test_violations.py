@@ -39,6 +39,16 @@ def renewal_of(play: Play, holder: str = "alice", dimension: str = "dim:water") 
                         reply_to=grant.seq)
 
 
+def expiry_of(play: Play, holder: str, dimension: str = "dim:water") -> int:
+    grant_id = grant_of(play, holder, dimension)
+    return play.neg.state.grants[grant_id].grant.expires
+
+
+def waiting_on_b(play: Play) -> None:
+    """alice's request declares that neg:camp waits on neg:b; bob is to answer it."""
+    play.apply(play.request("alice", depends_on=("neg:b",)))
+
+
 def revoked(play: Play) -> None:
     """Agreed, then bob revoked alice's water grant: alice owes an ack."""
     play.agree()
@@ -123,7 +133,22 @@ CASES: list[Case] = [
      Code.NOT_GRANTOR, "sender"),
     ("commit after expiry", settled, lambda p: p.make(
         "commit", "alice", grant_id=grant_of(p, "alice"), dimension="dim:water", units=1,
-        tick=50), Code.DEAD_GRANT, "grant_id"),
+        tick=expiry_of(p, "alice")), Code.DEAD_GRANT, "grant_id"),
+    ("commit from a clock jumped ahead", settled, lambda p: p.make(
+        "commit", "alice", grant_id=grant_of(p, "alice"), dimension="dim:water", units=1,
+        tick=p.neg.state.tick + 11), Code.TICK_TOO_FAR, "tick"),
+    ("request past the open deadline", lambda p: None, lambda p: p.request("alice", tick=10**30),
+     Code.TIMED_OUT, "tick"),
+    ("envelope naming scope no envelope declared", settled, lambda p: p.make(
+        "envelope", "alice", scope={"dim:water": ("camp:meet-at-dawn",)},
+        rationale=("clause:agreement",)), Code.UNDECLARED_SCOPE, "scope.dim:water[0]"),
+    ("envelope naming a scope item twice", settled, lambda p: p.make(
+        "envelope", "alice", scope={"dim:water": ("camp:shared", "camp:shared")},
+        rationale=("clause:agreement",)), Code.DUPLICATE_ID, "scope.dim:water"),
+    ("cycle through a wait nobody vouches for", waiting_on_b, lambda p: p.make(
+        "refuse", "bob", reasons=("clause:dependency-cycle",),
+        cycle=(DependencyEdge(waiter="neg:b", waits_on="neg:camp"),)),
+     Code.UNVERIFIED_CYCLE, "cycle[0]"),
     ("commit beyond the grant", settled, lambda p: p.make(
         "commit", "alice", grant_id=grant_of(p, "alice"), dimension="dim:water", units=4),
      Code.NO_GRANT, "units"),

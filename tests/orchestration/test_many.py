@@ -19,21 +19,21 @@ PICKED = ("campsite_supplies", "supervised_operation", "three_labs_gpus")
 
 
 def test_a_folder_runs_concurrently_each_to_its_own_folder(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], run_keys: Path) -> None:
     folder = tmp_path / "scenarios"
     folder.mkdir()
     for name in PICKED:  # they name shipped moral graphs, so they run from any folder
         shutil.copy(SCENARIOS / f"{name}.yaml", folder / f"{name}.yaml")
     out = tmp_path / "runs"
     assert main(["run", str(folder), "--backend", "scripted", "--out", str(out),
-                 "--concurrency", "2"]) == 0
+                 "--concurrency", "2", "--keys", str(run_keys)]) == 0
     printed = capsys.readouterr().out
     assert "3 of 3 runs reached a terminal outcome" in printed
     for name in PICKED:
         scenario = load_scenario(SCENARIOS / f"{name}.yaml")
         alone = tmp_path / "alone" / name
         assert main(["run", str(SCENARIOS / f"{name}.yaml"), "--backend", "scripted",
-                     "--out", str(alone)]) == 0
+                     "--out", str(alone), "--keys", str(run_keys)]) == 0
         together = out / scenario.spec.scenario
         assert (together / "lineage.jsonl").read_text() == \
             (alone / "lineage.jsonl").read_text()

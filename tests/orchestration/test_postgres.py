@@ -18,6 +18,8 @@ SCENARIO = Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios" / 
 
 
 def scripted_run(out: Path, *extra: str) -> list[str]:
+    """A scripted run signed with the keys in ``extra`` (``--keys DIR``), so that two runs
+    can write the same bytes."""
     assert main(["run", str(SCENARIO), "--backend", "scripted", "--out", str(out),
                  *extra]) == 0
     return (out / "lineage.jsonl").read_text().splitlines()
@@ -31,10 +33,11 @@ def checkpoints(url: str, thread: str) -> int:
     return int(row[0])
 
 
-def test_a_negotiation_checkpoints_in_postgres(postgres_url: str, tmp_path: Path) -> None:
-    expected = scripted_run(tmp_path / "sqlite")
+def test_a_negotiation_checkpoints_in_postgres(postgres_url: str, tmp_path: Path,
+                                               run_keys: Path) -> None:
+    expected = scripted_run(tmp_path / "sqlite", "--keys", str(run_keys))
     out = tmp_path / "pg"
-    assert scripted_run(out, "--checkpoint", postgres_url) == expected
+    assert scripted_run(out, "--checkpoint", postgres_url, "--keys", str(run_keys)) == expected
     assert not (out / "checkpoint.sqlite").exists()
     how = json.loads((out / "run.json").read_text())
     assert how["checkpoint"] == postgres_url
@@ -45,11 +48,12 @@ def test_a_negotiation_checkpoints_in_postgres(postgres_url: str, tmp_path: Path
 
 
 def test_a_run_killed_mid_way_resumes_from_postgres(
-        postgres_url: str, tmp_path: Path, killed_run: Callable[..., object]) -> None:
-    expected = scripted_run(tmp_path / "clean")
+        postgres_url: str, tmp_path: Path, killed_run: Callable[..., object],
+        run_keys: Path) -> None:
+    expected = scripted_run(tmp_path / "clean", "--keys", str(run_keys))
     out = tmp_path / "killed"
     proc = killed_run("campsite_supplies", out, len(expected) // 2, "--checkpoint",
-                      postgres_url)
+                      postgres_url, "--keys", str(run_keys))
     assert proc.wait(timeout=120) == -signal.SIGKILL  # type: ignore[attr-defined]
     thread = json.loads((out / "run.json").read_text())["thread"]
     before = checkpoints(postgres_url, thread)

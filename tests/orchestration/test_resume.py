@@ -27,13 +27,14 @@ KilledRun = Callable[..., "subprocess.Popen[bytes]"]
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """Uninterrupted runs: what every resumed run must end up with, line for line."""
+def clean(tmp_path_factory: pytest.TempPathFactory, run_keys: Path) -> dict[str, list[str]]:
+    """Uninterrupted runs: what every resumed run must end up with, line for line (all of
+    them signed with the same keys, so the bytes can be the same)."""
     runs = {}
     for name in ("campsite_supplies", "supervised_operation"):
         out = tmp_path_factory.mktemp(name)
         assert main(["run", str(SCENARIOS / f"{name}.yaml"), "--backend", "scripted",
-                     "--out", str(out)]) == 0
+                     "--out", str(out), "--keys", str(run_keys)]) == 0
         runs[name] = (out / "lineage.jsonl").read_text().splitlines()
     return runs
 
@@ -55,10 +56,11 @@ def kill_points(lines: list[str]) -> dict[str, int]:
 @pytest.mark.parametrize("scenario", ["campsite_supplies", "supervised_operation"])
 def test_a_run_killed_anywhere_resumes_to_the_clean_lineage(
         scenario: str, clean: dict[str, list[str]], tmp_path: Path,
-        killed_run: KilledRun, decisions_per_seq: Callable[[Path], Counter[int]]) -> None:
+        killed_run: KilledRun, decisions_per_seq: Callable[[Path], Counter[int]],
+        run_keys: Path) -> None:
     expected = clean[scenario]
     points = kill_points(expected)
-    procs = {name: killed_run(scenario, tmp_path / name, after)
+    procs = {name: killed_run(scenario, tmp_path / name, after, "--keys", str(run_keys))
              for name, after in points.items()}
     for name, proc in procs.items():
         assert proc.wait(timeout=120) == -signal.SIGKILL, name
@@ -79,7 +81,7 @@ def test_a_run_killed_anywhere_resumes_to_the_clean_lineage(
 
 def test_a_run_killed_between_deciding_and_applying_resumes_without_asking_again(
         clean: dict[str, list[str]], tmp_path: Path,
-        decisions_per_seq: Callable[[Path], Counter[int]]) -> None:
+        decisions_per_seq: Callable[[Path], Counter[int]], run_keys: Path) -> None:
     """The other crash point of a turn: its record decided and checkpointed, not yet in the
     lineage. The resumed run applies the checkpointed record; the agent is not asked again."""
     expected = clean["campsite_supplies"]
@@ -91,7 +93,8 @@ def test_a_run_killed_between_deciding_and_applying_resumes_without_asking_again
         proc = subprocess.Popen(
             [sys.executable, "-m", "valuesneg.cli", "run",
              str(SCENARIOS / "campsite_supplies.yaml"), "--backend", "scripted", "--out",
-             str(out), "--quiet"], env={**os.environ, KILL_BEFORE_APPLYING: str(seq)},
+             str(out), "--quiet", "--keys", str(run_keys)],
+            env={**os.environ, KILL_BEFORE_APPLYING: str(seq)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert proc.wait(timeout=120) == -signal.SIGKILL, seq
         assert len((out / "lineage.jsonl").read_text().splitlines()) == seq, seq
@@ -101,11 +104,13 @@ def test_a_run_killed_between_deciding_and_applying_resumes_without_asking_again
 
 
 def test_a_torn_last_line_is_dropped_and_written_again(
-        clean: dict[str, list[str]], tmp_path: Path, killed_run: KilledRun) -> None:
+        clean: dict[str, list[str]], tmp_path: Path, killed_run: KilledRun,
+        run_keys: Path) -> None:
     expected = clean["campsite_supplies"]
     after = kill_points(expected)["before-consequences"]
     out = tmp_path / "torn"
-    assert killed_run("campsite_supplies", out, after).wait(timeout=120) == -signal.SIGKILL
+    assert killed_run("campsite_supplies", out, after, "--keys", str(run_keys)
+                      ).wait(timeout=120) == -signal.SIGKILL
     with (out / "lineage.jsonl").open("a") as handle:
         handle.write(expected[after][: len(expected[after]) // 2])  # a write cut mid-line
     assert main(["resume", str(out)]) == 0

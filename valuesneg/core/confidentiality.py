@@ -35,6 +35,22 @@ class Attestation(BaseModel):
         return canonical_json(body).encode("utf-8")
 
 
+class AttestedWait(BaseModel):
+    """A trusted authority's word that negotiation ``waiter`` waits on ``waits_on``: the
+    only evidence, peer to peer, for a wait outside this negotiation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    waiter: Id
+    waits_on: Id
+    authority: Id
+    signature: Signature
+
+    def message(self) -> bytes:
+        body = {"wait": [self.waiter, self.waits_on], "authority": self.authority}
+        return canonical_json(body).encode("utf-8")
+
+
 def hidden_contested_scope(sealed: dict[str, frozenset[str]], redacted: dict[str, frozenset[str]],
                            others: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
     """Per dimension, sealed scope that overlaps a peer but the redaction leaves out."""

@@ -44,6 +44,9 @@ class Code(StrEnum):
     NOT_PREEMPTIBLE = "not_preemptible"
     NO_CYCLE = "no_cycle"  # a cycle shown to force a tier-break is not real
     OUTSIDE_ENVELOPE = "outside_envelope"  # a commit beyond the committer's own envelope
+    TICK_TOO_FAR = "tick_too_far"  # logical time jumps further than the policy allows
+    UNDECLARED_SCOPE = "undeclared_scope"  # a scope item no genesis envelope declares
+    UNVERIFIED_CYCLE = "unverified_cycle"  # a shown wait no peer can check
 
 
 class ProtocolViolation(Exception):

@@ -6,13 +6,27 @@ fresh core and accepts the log only if the core, fed the same inputs, would have
 exactly these entries; so an edited, dropped, reordered, forged or re-hashed-but-illegal
 entry, or an outcome the protocol could not have produced, is caught at its line.
 
-Pure: the caller reads and writes files.
+Only canonical bytes verify: an entry is accepted only if re-serialising what it parses to
+gives exactly its line, so a lenient reading (a boolean or float seq, a string where a number
+belongs, a defaulted field left out) can never stand for the entry the core wrote.
+
+A signed lineage's genesis also holds the public Ed25519 key of every party and of the core
+(``keys``), and every entry carries ``sig``: its signer's signature over ``signed_bytes`` of
+its hash. The signer of the genesis and of every core entry is ``core`` (the run), of a
+party's record that party. The hash chain is taken over the same members as in an unsigned
+lineage (keys are part of the genesis, signatures are not part of any hash), so signing adds
+members without changing what the hashes mean. The core checks that signatures are present
+and well-formed; checking them is cryptography, which an adapter does
+(``valuesneg.signing``).
+
+Pure: the caller reads and writes files, and signs (``Ledger`` takes a signing function).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +40,20 @@ from .records import Header, Outcome, Refuse, Revocation, parse_record
 from .terms import Terms
 
 FORMAT = "valuesneg-lineage/1"
+# (signer id, bytes to sign) -> hex Ed25519 signature; supplied by an adapter.
+Sign = Callable[[str, bytes], str]
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_SIG = re.compile(r"[0-9a-f]{128}")
+
+
+def signed_bytes(entry_hash: str) -> bytes:
+    """What an entry's signer signs: its hash, which chains back to the genesis keys."""
+    return f"{FORMAT} entry {entry_hash}".encode()
+
+
+def head_bytes(head: str, entries: int) -> bytes:
+    """What the core's key signs in a run's outcome.json: where the lineage ends."""
+    return f"{FORMAT} head {head} entries {entries}".encode()
 
 
 class LineageError(Exception):
@@ -47,13 +75,27 @@ class Entry:
     # The canonical JSON the hash was taken over, when the ledger built this entry itself:
     # ``line()`` then splices the hash in instead of serialising the entry again.
     hashed: str | None = field(default=None, compare=False, repr=False)
+    sig: str | None = None  # hex Ed25519 signature over ``signed_bytes(hash)``
 
     def line(self) -> str:
         if self.hashed is not None and "record" in self.body:
-            # Keys sort as hash < prev < record < seq, so the line is the hashed text with
-            # the hash as its first member.
-            return f'{{"hash":"{self.hash}",{self.hashed[1:]}'
-        return canonical_json({"seq": self.seq, "prev": self.prev, "hash": self.hash, **self.body})
+            # Keys sort as hash < prev < record < seq < sig, so the line is the hashed text
+            # with the hash as its first member and the signature as its last.
+            return _record_line(self.hash, self.hashed, self.sig)
+        signed = {} if self.sig is None else {"sig": self.sig}
+        return canonical_json(
+            {"seq": self.seq, "prev": self.prev, "hash": self.hash, **self.body, **signed})
+
+    @property
+    def record_text(self) -> str:
+        """The canonical JSON of this record entry's record, cut from the hashed text."""
+        assert self.hashed is not None
+        return self.hashed[len(f'{{"prev":"{self.prev}","record":'):self.hashed.rindex(',"seq":')]
+
+
+def _record_line(entry_hash: str, hashed: str, sig: str | None) -> str:
+    signed = "" if sig is None else f',"sig":"{sig}"'
+    return f'{{"hash":"{entry_hash}",{hashed[1:-1]}{signed}}}'
 
 
 def entry_hash(seq: int, prev: str, body: dict[str, Any]) -> str:
@@ -72,46 +114,74 @@ def _record_entry(seq: int, prev: str, dumped: dict[str, Any]) -> Entry:
     return Entry(seq, prev, sha256_hex(hashed), {"record": dumped}, hashed)
 
 
-def genesis_body(terms: Terms) -> dict[str, Any]:
+def genesis_body(terms: Terms, keys: Mapping[str, str] | None = None) -> dict[str, Any]:
+    signed = {} if keys is None else {"keys": dict(keys)}
     return {
         "genesis": {
             "format": FORMAT,
             "terms": terms.model_dump(mode="json"),
             "bound": terms.hashes(),
+            **signed,
         }
     }
 
 
-def _genesis_entry(terms: Terms) -> Entry:
-    """``make_entry(0, GENESIS_PREV, genesis_body(terms))``, serialising the terms once: the
-    terms' canonical JSON is both what ``bound["terms"]`` hashes and part of the entry."""
+def signers(terms: Terms) -> tuple[str, ...]:
+    """Who holds a key in a signed lineage: the core (the run) and every party."""
+    return (CORE, *terms.party_ids)
+
+
+def _genesis_entry(terms: Terms, keys: Mapping[str, str] | None) -> Entry:
+    """``make_entry(0, GENESIS_PREV, genesis_body(terms, keys))``, serialising the terms once:
+    the terms' canonical JSON is both what ``bound["terms"]`` hashes and part of the entry."""
     dumped, terms_json = terms.canonical
     bound = terms._bound(sha256_hex(terms_json))
-    # Sorted keys: genesis{bound, format, terms}, prev, seq.
+    signed = "" if keys is None else f'"keys":{canonical_json(dict(keys))},'
+    # Sorted keys: genesis{bound, format, keys, terms}, prev, seq.
     hashed = (
         f'{{"genesis":{{"bound":{canonical_json(bound)},"format":{canonical_json(FORMAT)},'
-        f'"terms":{terms_json}}},"prev":"{GENESIS_PREV}","seq":0}}'
+        f'{signed}"terms":{terms_json}}},"prev":"{GENESIS_PREV}","seq":0}}'
     )
-    body = {"genesis": {"format": FORMAT, "terms": dumped, "bound": bound}}
+    body = {"genesis": {"format": FORMAT, "terms": dumped, "bound": bound,
+                        **({} if keys is None else {"keys": dict(keys)})}}
     return Entry(0, GENESIS_PREV, sha256_hex(hashed), body, hashed)
 
 
 class Ledger:
-    """A negotiation whose every appended record is chained into lineage entries."""
+    """A negotiation whose every appended record is chained into lineage entries.
 
-    def __init__(self, terms: Terms) -> None:
+    With ``keys`` (public, hex, for ``signers(terms)``) and ``sign``, the lineage is signed:
+    the keys go into the genesis and each entry is signed as it is appended."""
+
+    def __init__(self, terms: Terms, keys: Mapping[str, str] | None = None,
+                 sign: Sign | None = None) -> None:
+        if (keys is None) != (sign is None):
+            raise ValueError("a signed ledger needs both the public keys and a signer")
+        if keys is not None:
+            check_keys(terms, keys)
         self.negotiation = Negotiation(terms)
-        self.entries: list[Entry] = [_genesis_entry(terms)]
+        self.sign = sign
+        self.entries: list[Entry] = [self._signed(_genesis_entry(terms, keys), CORE)]
         self.records: list[Header] = []
 
     @classmethod
-    def resumed(cls, verified: Verified) -> Ledger:
-        """The ledger a verified lineage describes, ready to take the next record."""
+    def resumed(cls, verified: Verified, sign: Sign | None = None) -> Ledger:
+        """The ledger a verified lineage describes, ready to take the next record; a signed
+        lineage goes on being signed with ``sign`` (which must hold its genesis keys)."""
+        if (verified.keys is None) != (sign is None):
+            raise ValueError("a signed lineage resumes with a signer, an unsigned one without")
         ledger = cls.__new__(cls)
         ledger.negotiation = verified.negotiation
+        ledger.sign = sign
         ledger.entries = list(verified.entries)
         ledger.records = list(verified.records)
         return ledger
+
+    def _signed(self, entry: Entry, signer: str) -> Entry:
+        if self.sign is None:
+            return entry
+        return Entry(entry.seq, entry.prev, entry.hash, entry.body, entry.hashed,
+                     self.sign(signer, signed_bytes(entry.hash)))
 
     @property
     def head(self) -> str:
@@ -138,12 +208,22 @@ class Ledger:
         for record in records:
             dumped = first if first is not None else record.model_dump(mode="json")
             first = None
-            entry = _record_entry(record.seq, prev, dumped)
+            entry = self._signed(_record_entry(record.seq, prev, dumped), record.sender)
             self.entries.append(entry)
             self.records.append(record)
             added.append(entry)
             prev = entry.hash
         return tuple(added)
+
+
+def check_keys(terms: Terms, keys: Mapping[str, str]) -> None:
+    """A signed lineage's keys: one well-formed public key for each of ``signers(terms)``."""
+    if set(keys) != set(signers(terms)):
+        raise ValueError(f"keys must be exactly those of {', '.join(signers(terms))}")
+    bad = next((who for who, key in keys.items()
+                if not isinstance(key, str) or not _HEX64.fullmatch(key)), None)
+    if bad is not None:
+        raise ValueError(f"keys.{bad}: not a hex Ed25519 public key")
 
 
 @dataclass(frozen=True)
@@ -152,6 +232,11 @@ class Verified:
     negotiation: Negotiation
     records: tuple[Header, ...]
     entries: tuple[Entry, ...]
+    keys: Mapping[str, str] | None = None  # None: an unsigned lineage
+
+    def signer(self, position: int) -> str:
+        """Who must have signed the entry at ``position`` (0 is the genesis)."""
+        return CORE if position == 0 else self.records[position - 1].sender
 
     @property
     def head(self) -> str:
@@ -167,7 +252,7 @@ def verify_lines(lines: Iterable[str], *, require_outcome: bool = True) -> Verif
     entries = list(_chained_entries(lines))
     if not entries:
         raise LineageError(1, "empty lineage: no genesis entry")
-    terms = _genesis_terms(entries[0])
+    terms, keys = _genesis_terms(entries[0])
     negotiation = Negotiation(terms)
     records: list[Header] = []
     position = 1
@@ -181,28 +266,21 @@ def verify_lines(lines: Iterable[str], *, require_outcome: bool = True) -> Verif
         raise LineageError(
             len(entries) + 1, "lineage ends before any terminal outcome", "truncated"
         )
-    return Verified(terms, negotiation, tuple(records), tuple(entry for _, entry in entries))
+    return Verified(terms, negotiation, tuple(records), tuple(entry for _, entry in entries),
+                    keys)
+
+
+_WRAPPERS = ({"seq", "prev", "hash", "genesis"}, {"seq", "prev", "hash", "record"})
 
 
 def _chained_entries(lines: Iterable[str]) -> Iterator[tuple[dict[str, Any], Entry]]:
-    prev = GENESIS_PREV
+    prev, signed = GENESIS_PREV, False
     for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            raise LineageError(number, "blank line inside the lineage")
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise LineageError(number, f"not JSON ({error.msg})", "malformed") from None
-        if not isinstance(raw, dict) or set(raw) not in (
-            {"seq", "prev", "hash", "genesis"},
-            {"seq", "prev", "hash", "record"},
-        ):
-            raise LineageError(
-                number,
-                "not a lineage entry (keys seq, prev, hash and one of genesis/record)",
-                "malformed",
-            )
-        body = {k: v for k, v in raw.items() if k in ("genesis", "record")}
+        raw = _wrapper(number, text)
+        if number == 1:
+            genesis = raw.get("genesis")
+            signed = isinstance(genesis, dict) and "keys" in genesis
+        sig = _signature(number, raw, signed)
         if raw["seq"] != number - 1:
             raise LineageError(
                 number,
@@ -211,17 +289,62 @@ def _chained_entries(lines: Iterable[str]) -> Iterator[tuple[dict[str, Any], Ent
             )
         if raw["prev"] != prev:
             raise LineageError(number, "prev does not match the hash of the line before", "chain")
-        if raw["hash"] != entry_hash(raw["seq"], raw["prev"], body):
+        body = {k: v for k, v in raw.items() if k in ("genesis", "record")}
+        try:
+            hashed = canonical_json({"seq": raw["seq"], "prev": prev, **body})
+        except ValueError:
+            raise LineageError(number, "holds a number JSON cannot represent (NaN or "
+                               "Infinity)", "malformed") from None
+        if raw["hash"] != sha256_hex(hashed):
             raise LineageError(number, "hash does not match the entry's content (edited)", "hash")
+        entry = Entry(raw["seq"], prev, raw["hash"], body, hashed, sig)
+        if entry.line() != text:
+            raise LineageError(number, "entry is not in canonical form (re-serialised, its "
+                               "bytes differ)", "canonical")
         prev = raw["hash"]
-        yield raw, Entry(raw["seq"], raw["prev"], raw["hash"], body)
+        yield raw, entry
 
 
-def _genesis_terms(first: tuple[dict[str, Any], Entry]) -> Terms:
+def _wrapper(number: int, text: str) -> dict[str, Any]:
+    """The entry's JSON object, with exactly the wrapper members, of exactly their types."""
+    if not text.strip():
+        raise LineageError(number, "blank line inside the lineage")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LineageError(number, f"not JSON ({error.msg})", "malformed") from None
+    if not isinstance(raw, dict) or set(raw) - {"sig"} not in _WRAPPERS:
+        raise LineageError(
+            number,
+            "not a lineage entry (keys seq, prev, hash and one of genesis/record; sig when "
+            "signed)",
+            "malformed",
+        )
+    # ``type`` rather than ``isinstance``: a JSON true is a bool, which Python counts as 1.
+    if type(raw["seq"]) is not int:
+        raise LineageError(number, f"seq {raw['seq']!r} is not an integer", "malformed")
+    return raw
+
+
+def _signature(number: int, raw: dict[str, Any], signed: bool) -> str | None:
+    sig = raw.get("sig")
+    if signed != ("sig" in raw):
+        raise LineageError(number, "an entry without a signature in a signed lineage" if signed
+                           else "a signature in an unsigned lineage (its genesis has no keys)",
+                           "signature")
+    if sig is not None and not (isinstance(sig, str) and _SIG.fullmatch(sig)):
+        raise LineageError(number, "sig is not a hex Ed25519 signature", "signature")
+    return sig
+
+
+def _genesis_terms(first: tuple[dict[str, Any], Entry]) -> tuple[Terms, dict[str, str] | None]:
     raw, _ = first
     genesis = raw.get("genesis")
     if not isinstance(genesis, dict) or genesis.get("format") != FORMAT:
         raise LineageError(1, f"first entry is not a {FORMAT} genesis", "genesis")
+    if set(genesis) - {"keys"} != {"bound", "format", "terms"}:
+        raise LineageError(1, "genesis members are bound, format, terms and, when signed, "
+                           "keys", "genesis")
     try:
         terms = Terms.model_validate(genesis.get("terms"))
     except ValidationError as error:
@@ -229,9 +352,18 @@ def _genesis_terms(first: tuple[dict[str, Any], Entry]) -> Terms:
         raise LineageError(
             1, f"genesis terms invalid at {where}: {error.errors()[0]['msg']}", "genesis"
         ) from None
+    if canonical_json(genesis["terms"]) != terms.canonical[1]:
+        raise LineageError(1, "genesis terms are not in canonical form (re-serialised they "
+                           "differ: a value of another type, or a default left out)", "canonical")
     if genesis.get("bound") != terms.hashes():
         raise LineageError(1, "genesis hashes do not bind its terms", "genesis")
-    return terms
+    keys = genesis.get("keys")
+    if keys is not None:
+        try:
+            check_keys(terms, keys if isinstance(keys, dict) else {})
+        except ValueError as error:
+            raise LineageError(1, f"genesis keys: {error}", "genesis") from None
+    return terms, keys
 
 
 def _record_at(entries: list[tuple[dict[str, Any], Entry]], position: int) -> Header:
@@ -285,8 +417,10 @@ def _match(
             # The party's own record, passed through: ``_record_at`` already found its dump
             # equal to this very entry.
             continue
-        expected = record.model_dump(mode="json")
-        if entries[position + offset][0].get("record") != expected:
+        # Compared as canonical text: a dict comparison would take 1.0 for 1.
+        expected = canonical_json(record.model_dump(mode="json"))
+        entry = entries[position + offset][1]
+        if "record" not in entry.body or entry.record_text != expected:
             raise LineageError(
                 line,
                 f"entry differs from the {record.kind!r} the core produces at this point",

@@ -170,8 +170,15 @@ class _Facts:
         }
         self.round_cap = policy.round_cap
         self.timeout_ticks = policy.timeout_ticks
+        self.duration_cap = policy.grant_duration_cap
         self.unanimity = policy.multiparty_rule == "unanimity"
         self.private = frozenset(e.id for e in terms.vocabulary.entries if e.private)
+        self.attested = frozenset((w.waiter, w.waits_on) for w in terms.waits)
+        # The scope items an envelope update may name: those some genesis envelope (public
+        # or sealed) declared on that dimension, so an update cannot carry new words.
+        self.scope_items = {d: frozenset().union(*(
+            e.projection(d) for p in terms.parties for e in (p.envelope, p.sealed) if e))
+            for d in terms.dimension_ids}
 
 
 class Negotiation:
@@ -303,6 +310,12 @@ class _Step:
             raise self._violation(
                 Code.NOT_TIMED_OUT, "tick", f"deadline {deadline} not passed at tick {tick}"
             )
+        if tick != deadline + 1:
+            # Silence is known the tick after the deadline; a later tick would let the
+            # recorder of the timeout move the clock at will.
+            raise self._violation(
+                Code.TICK_TOO_FAR, "tick", f"a timeout is recorded at tick {deadline + 1}"
+            )
         self.state = _evolve(state, tick=tick)
         reply_to = state.proposal.seq if state.proposal else None
         self._emit(
@@ -326,14 +339,17 @@ class _Step:
     def expire(self, tick: int) -> None:
         if tick < self.state.tick:
             raise self._violation(Code.TICK_REGRESSED, "tick", f"{tick} < {self.state.tick}")
-        self.state = _evolve(self.state, tick=tick)
-        ended = [
-            g for g in self.state.grants.values() if g.ended_by is None and g.grant.expires <= tick
-        ]
+        live = [g for g in self.state.grants.values() if g.ended_by is None]
+        ended = [g for g in live if g.grant.expires <= tick]
         if not ended:
             raise self._violation(
                 Code.ILLEGAL_TRANSITION, "tick", f"no grant expires by tick {tick}"
             )
+        last = max(g.grant.expires for g in live)
+        if tick > last:
+            # Time passes to an expiry, never beyond the last one: nothing is left to end.
+            raise self._violation(Code.TICK_TOO_FAR, "tick", f"the last grant expires at {last}")
+        self.state = _evolve(self.state, tick=tick)
         for grant_state in ended:
             grant = grant_state.grant
             self._emit(Revocation, grant_id=grant.grant_id, clause=self.terms.policy.clauses.expiry)
@@ -363,6 +379,7 @@ class _Step:
             )
         if record.tick < state.tick:
             raise self._violation(Code.TICK_REGRESSED, "tick", f"{record.tick} < {state.tick}")
+        self._check_jump(record.tick)
         version = state.envelopes[record.sender].version
         if record.envelope_version != version:
             # The full value, so an agent (or a person using `check`) can paste it back.
@@ -376,6 +393,22 @@ class _Step:
             raise self._violation(
                 Code.FORGED_CORE_RECORD, "silent_party", "only the core records a timeout"
             )
+
+    def _check_jump(self, tick: int) -> None:
+        """How far ahead of the negotiation's clock a party may date its record. In the open
+        phase, up to the proposer's deadline: past it only the core's timeout may speak, so
+        one state never has two legal continuations. Once settled, up to the end of the
+        longest grant the policy allows, since no grant outlives that. A reply's deadline
+        is checked with the reply."""
+        phase = self.state.phase
+        if phase is Phase.PROPOSED:
+            return
+        facts = self.facts
+        limit = self.state.tick + (facts.timeout_ticks if phase is Phase.OPEN
+                                   else max(facts.timeout_ticks, facts.duration_cap))
+        if tick > limit:
+            code = Code.TIMED_OUT if phase is Phase.OPEN else Code.TICK_TOO_FAR
+            raise self._violation(code, "tick", f"{tick} is past tick {limit}")
 
     def _accept_input(self, record: Header) -> None:
         self.state = _evolve(self.state, tick=record.tick, next_seq=self.state.next_seq + 1)
@@ -508,6 +541,7 @@ class _Step:
                 "cycle",
                 f"no cycle runs through a wait {here!r} declared",
             )
+        self._check_shown_waits(record)
         # The tier-break settles this negotiation, so it waits on nothing any more: the shown
         # edges are evidence for the break, never accepted as standing dependencies.
         self.state = _evolve(self.state, rounds=self.state.rounds + 1)
@@ -516,6 +550,18 @@ class _Step:
             self.state.proposal,
             extra_clause=self.terms.policy.clauses.dependency_cycle,
         )
+
+    def _check_shown_waits(self, record: Refuse) -> None:
+        """Every wait the refuser shows must be one a peer can check: this negotiation's own,
+        declared in its lineage, or one an authority in the terms vouches for. A wait only
+        the refuser asserts could invent a cycle to cut the round cap short."""
+        here, declared = self.terms.negotiation, self.state.dependencies
+        for position, edge in enumerate(record.cycle):
+            wait = (edge.waiter, edge.waits_on)
+            if not ((edge.waiter == here and wait in declared) or wait in self.facts.attested):
+                raise self._violation(Code.UNVERIFIED_CYCLE, f"cycle[{position}]",
+                                      f"no peer can check that {edge.waiter!r} waits on "
+                                      f"{edge.waits_on!r}")
 
     def _refused(self, party: str) -> None:
         state = self.state
@@ -891,6 +937,7 @@ class _Step:
             raise self._violation(
                 Code.UNKNOWN_ID, f"scope.{unknown[0]}", f"{unknown[0]!r} is not a dimension"
             )
+        self._check_scope(record.scope)
         envelope = Envelope(scope=record.scope)
         if envelope.version == self.state.envelopes[record.sender].version:
             raise self._violation(Code.ILLEGAL_TRANSITION, "scope", "the envelope is unchanged")
@@ -905,6 +952,18 @@ class _Step:
                     clause=self.terms.policy.clauses.envelope_change,
                 )
                 self._end_grant(grant.grant_id, "envelope_change")
+
+    def _check_scope(self, scope: Mapping[str, tuple[str, ...]]) -> None:
+        for dim, items in scope.items():
+            declared = self.facts.scope_items[dim]
+            for position, item in enumerate(items):
+                if item not in declared:
+                    raise self._violation(Code.UNDECLARED_SCOPE, f"scope.{dim}[{position}]",
+                                          f"{item!r} is not scope any envelope declared "
+                                          f"on {dim!r}")
+            if len(set(items)) != len(items):
+                raise self._violation(Code.DUPLICATE_ID, f"scope.{dim}",
+                                      "a scope item named twice")
 
     def _end_grant(self, grant_id: str, how: str) -> None:
         grants = {**self.state.grants, grant_id: replace(self.state.grants[grant_id], ended_by=how)}

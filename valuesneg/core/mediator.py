@@ -29,12 +29,15 @@ class Mediator:
 
     @property
     def graph(self) -> frozenset[tuple[str, str]]:
-        """Every dependency edge any negotiation has accepted: the global wait-for graph."""
-        return frozenset(
-            edge
-            for ledger in self.ledgers.values()
-            for edge in ledger.negotiation.state.dependencies
-        )
+        """The global wait-for graph: each negotiation's own declared waits, and the waits
+        an authority in its terms vouches for. What a requester claims about negotiations
+        other than its own stays in its lineage but never enters this graph, so a false
+        claim cannot make the mediator refuse someone else's request."""
+        own = {edge for name, ledger in self.ledgers.items()
+               for edge in ledger.negotiation.state.dependencies if edge[0] == name}
+        attested = {(w.waiter, w.waits_on)
+                    for ledger in self.ledgers.values() for w in ledger.negotiation.terms.waits}
+        return frozenset(own | attested)
 
     def ledger(self, negotiation: str) -> Ledger:
         ledger = self.ledgers.get(negotiation)

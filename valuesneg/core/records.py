@@ -19,6 +19,7 @@ Units = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 Tick = Annotated[int, Field(strict=True, ge=0)]
 Seq = Annotated[int, Field(strict=True, ge=0)]
 Positive = Annotated[int, Field(strict=True, gt=0)]
+SCOPE_ITEMS_MAX = 256  # scope items per dimension in one envelope update
 Share = dict[Id, Units]  # party -> units of one dimension
 Allocation = dict[Id, Share]  # dimension -> party -> units
 
@@ -154,7 +155,10 @@ class EnvelopeUpdate(Header):
     """A party's envelope changes version: every grant it gives or holds ends."""
 
     kind: Literal["envelope"] = "envelope"
-    scope: dict[Id, tuple[Id, ...]]
+    # Bounded at the schema so a flood of items is refused before anything reads it; the
+    # core then admits only scope items the genesis envelopes declared.
+    scope: Annotated[dict[Id, Annotated[tuple[Id, ...], Field(max_length=SCOPE_ITEMS_MAX)]],
+                     Field(max_length=64)]
     rationale: Rationale
 
 

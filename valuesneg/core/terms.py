@@ -11,10 +11,17 @@ import math
 from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from .canonical import canonical_json, content_hash
-from .confidentiality import Attestation, PublicKey, hidden_contested_scope
+from .confidentiality import Attestation, AttestedWait, PublicKey, hidden_contested_scope
 from .derived import DerivedCache
 from .division import MAX_SPACE
 from .ids import CORE, Hash, Id
@@ -75,6 +82,18 @@ class Terms(DerivedCache):
     moral_graph: Hash | None = None
     # trusted attestation authorities: Ed25519 keys
     authorities: dict[Id, PublicKey] = Field(default_factory=dict)
+    # Waits between other negotiations that an authority vouches for: what makes a shown
+    # dependency cycle checkable by every peer (see ``machine._Step._break_cycle``).
+    waits: tuple[AttestedWait, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Terms without attested waits serialise as they did before the field existed, so
+        # their content hash (and every lineage written under them) is unchanged.
+        data: dict[str, Any] = handler(self)
+        if not self.waits:
+            data.pop("waits", None)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Terms:
@@ -82,6 +101,10 @@ class Terms(DerivedCache):
         _check_unique("parties", [p.id for p in self.parties])
         if CORE in self.party_ids:
             raise ValueError(f"parties: {CORE!r} is reserved for the core")
+        for i, wait in enumerate(self.waits):
+            if wait.authority not in self.authorities:
+                raise ValueError(f"waits[{i}].authority: {wait.authority!r} is not a declared "
+                                 "authority")
         self._check_dimensions()
         self._check_policy()
         self._check_redactions()

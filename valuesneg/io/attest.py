@@ -21,15 +21,21 @@ def public_hex(private_key: Ed25519PrivateKey) -> str:
 
 
 def forged_attestations(terms: Terms) -> list[str]:
-    """Parties whose attestation signature does not verify under its authority's key."""
-    forged = []
-    for party in terms.parties:
-        att = party.attestation
-        if att is None:
-            continue
-        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(terms.authorities[att.authority]))
-        try:
-            key.verify(bytes.fromhex(att.signature), att.message(party.id))
-        except InvalidSignature:
-            forged.append(party.id)
+    """What does not verify under its authority's key: parties whose attestation fails, by
+    party id, then attested waits that fail, as ``waits[i]``."""
+    forged = [party.id for party in terms.parties if party.attestation is not None
+              and not _verifies(terms, party.attestation.authority,
+                                party.attestation.signature,
+                                party.attestation.message(party.id))]
+    forged += [f"waits[{i}]" for i, wait in enumerate(terms.waits)
+               if not _verifies(terms, wait.authority, wait.signature, wait.message())]
     return forged
+
+
+def _verifies(terms: Terms, authority: str, signature: str, message: bytes) -> bool:
+    key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(terms.authorities[authority]))
+    try:
+        key.verify(bytes.fromhex(signature), message)
+    except InvalidSignature:
+        return False
+    return True

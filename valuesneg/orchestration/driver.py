@@ -36,6 +36,7 @@ from valuesneg.core import (
 from valuesneg.core.machine import wire_form
 from valuesneg.core.view import view_for
 from valuesneg.scenario import Scenario
+from valuesneg.signing import RunKeys
 
 Violation = dict[str, str | int | None]
 Step = Literal["decide", "apply", "default", "done"]
@@ -102,6 +103,7 @@ class Driver:
     # Parties that, once grants they held ended with an envelope change, ask to renew them.
     renewals: Collection[str] = ()
     resume_from: InitVar[Ledger | None] = None  # a ledger rebuilt from a run's lineage
+    signing: InitVar[RunKeys | None] = None  # a new lineage is signed with these keys
     ledger: Ledger = field(init=False)
     turns: list[Turn] = field(default_factory=list)
     _parsed: tuple[dict[str, Any], Header] | None = field(default=None, init=False, repr=False,
@@ -114,11 +116,12 @@ class Driver:
         return cls(scenario.terms, agents, envelope_changes=scenario.envelope_changes(),
                    renewals=scenario.renewals(), **options)
 
-    def __post_init__(self, resume_from: Ledger | None) -> None:
+    def __post_init__(self, resume_from: Ledger | None, signing: RunKeys | None) -> None:
         if resume_from is not None:
             self.ledger = resume_from
             return
-        self.ledger = Ledger(self.terms)
+        self.ledger = Ledger(self.terms) if signing is None else \
+            Ledger(self.terms, signing.public, signing.sign)
         self.on_entries(tuple(self.ledger.entries))
 
     @property

@@ -69,6 +69,11 @@ class Options:
     quiet: bool = False
     models: tuple[tuple[str, str], ...] = ()  # --model PARTY=NAME
     guards: tuple[tuple[str, str], ...] = ()  # --guard [PARTY=]GUARD (party "*": every one)
+    keys: str | None = None  # folder of Ed25519 private keys to sign with (ID.pem)
+
+    @property
+    def key_folder(self) -> Path | None:
+        return None if self.keys is None else Path(self.keys)
 
     def invocation(self, scenario: Path) -> dict[str, Any]:
         """What run.json keeps so that `valuesneg resume` builds the same agents."""
@@ -167,7 +172,8 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
             else:
                 result = run_scenario(scenario, agents, out, meta,
                                       _invocation(options, scenario, meta),
-                                      checkpoint=options.checkpoint, hooks=hooks)
+                                      checkpoint=options.checkpoint, hooks=hooks,
+                                      keys=options.key_folder)
             progress.end(result.outcome.terminal)
     except NoAnswer as paused:
         print(f"valuesneg: paused: {paused}; the run is saved, continue it with: valuesneg "
@@ -260,7 +266,8 @@ class _Job:
             result = run_scenario(self.scenario, agents, self.out, meta,
                                   _invocation(self.options, self.scenario, meta),
                                   checkpoint=self.options.checkpoint,
-                                  hooks=Hooks(observe=self.progress))
+                                  hooks=Hooks(observe=self.progress),
+                                  keys=self.options.key_folder)
         except Exception as error:  # one run's failure, reported with the others' results
             message = str(error) if isinstance(error, UserError) \
                 else f"{type(error).__name__}: {error}"
