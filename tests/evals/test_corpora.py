@@ -46,7 +46,7 @@ def test_dond_errors_name_the_file_and_line(tmp_path: Path) -> None:
 def test_genius_pairs_profiles_and_reads_the_exact_utilities() -> None:
     [scenario] = load_genius(DATA / "genius")
     space = scenario.space
-    assert scenario.name == "genius-holiday-domain-holiday-prof1-holiday-prof2"
+    assert scenario.name == "genius-holiday-holiday-domain-holiday-prof1-holiday-prof2"
     # p1: Place Coast 10/10, Mountains 4/10 (w 0.6); Days 3: 2/9, 7: 9/9, 10: 4/9 (w 0.4)
     # p2: Place Coast 1/5, Mountains 5/5 (w 0.3); Days 3: 8/8, 7: 4/8, 10: 2/8 (w 0.7)
     assert space.frontier == [(1.0, 0.41), (0.688888889, 0.76), (0.328888889, 1.0)]

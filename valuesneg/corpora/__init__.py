@@ -3,7 +3,8 @@
 - ``load_casino_scenarios(path)``: CaSiNo (JSON), one scenario per dialogue; its training
   split ships as ``SHIPPED_CASINO``;
 - ``load_dond(path)``: Deal or No Deal (text), one scenario per dialogue (both sides merged);
-- ``load_genius(folder)``: Genius XML domains, one scenario per pair of profiles.
+- ``load_genius(folder)``: Genius XML domains in a folder tree, one scenario per pair of
+  profiles (``read_genius`` also says what was read and skipped, and why).
 
 Each scenario carries the core's ``Terms``, the exact utility space of the original game and,
 when the corpus has it, what its human negotiators agreed (``recorded``).
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import CorpusError, CorpusScenario, Recorded
+from .base import CorpusError, CorpusLoad, CorpusScenario, Recorded
 from .casino import SHIPPED_CASINO, load_casino_scenarios
 from .dond import load_dond
-from .genius import GeniusDomain, GeniusProfile, GeniusSpace, load_genius
+from .genius import GeniusSpace, load_genius, read_genius
+from .genius_xml import GeniusDomain, GeniusProfile
 from .space import DivisionSpace, UtilitySpace
 
 LOADERS = {"casino": load_casino_scenarios, "dond": load_dond, "genius": load_genius}
@@ -30,6 +32,15 @@ def load_corpus(kind: str, path: str | Path) -> list[CorpusScenario]:
     return LOADERS[kind](path)
 
 
-__all__ = ["LOADERS", "SHIPPED_CASINO", "CorpusError", "CorpusScenario", "DivisionSpace",
-           "GeniusDomain", "GeniusProfile", "GeniusSpace", "Recorded", "UtilitySpace",
-           "load_casino_scenarios", "load_corpus", "load_dond", "load_genius"]
+def read_corpus(kind: str, path: str | Path) -> CorpusLoad:
+    """``load_corpus`` with a summary of what was read (and, for a Genius tree, skipped)."""
+    if kind == "genius":
+        return read_genius(path)
+    scenarios = load_corpus(kind, path)
+    return CorpusLoad(scenarios=scenarios, summary={"scenarios": len(scenarios)})
+
+
+__all__ = ["LOADERS", "SHIPPED_CASINO", "CorpusError", "CorpusLoad", "CorpusScenario",
+           "DivisionSpace", "GeniusDomain", "GeniusProfile", "GeniusSpace", "Recorded",
+           "UtilitySpace", "load_casino_scenarios", "load_corpus", "load_dond", "load_genius",
+           "read_corpus", "read_genius"]

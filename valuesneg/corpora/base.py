@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from valuesneg.core import Clauses, Dimension, Envelope, Party, Policy, Terms
 from valuesneg.core.division import MAX_SPACE
@@ -34,6 +35,8 @@ class CorpusError(UserError):
         super().__init__(f"{path}:{at} {message}")
         self.path = Path(path)
         self.where = where
+        self.message = message
+        self.reason = f"{where}: {message}" if where else message  # without the path
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,16 @@ class CorpusScenario:
     recorded: Recorded | None = None
     issues: dict[str, str] = field(default_factory=dict)  # dimension id -> the corpus's name
     exact: bool = True  # the terms' linear utilities are the original ones (see genius.py)
+
+
+@dataclass(frozen=True)
+class CorpusLoad:
+    """What a ``--dataset`` read: its scenarios, a summary of what was read and skipped (and
+    why), and notes for a report."""
+
+    scenarios: list[CorpusScenario]
+    summary: dict[str, Any]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

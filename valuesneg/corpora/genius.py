@@ -1,15 +1,17 @@
 """Import Genius / ANAC negotiation domains: a domain XML and preference profile XMLs.
 
-See ``formats/genius-xml.md``. A domain lists issues and their discrete values; a profile
-gives a weight per issue and an evaluation per value, and may declare a reservation value
-(the utility of no agreement) and a discount factor. The utility of an outcome (one value
-per issue) is ``sum over issues of weight x evaluation(value) / max evaluation of that
-issue``, exactly as the format says (weights are not re-normalised).
+See ``formats/genius-xml.md`` and :mod:`valuesneg.corpora.genius_xml` for what is read
+(discrete, integer and real issues; real ranges on a documented grid). The utility of an
+outcome (one value per issue) is ``sum over issues of weight x evaluation(value) / scale of
+that issue`` (weights are not re-normalised).
 
-``load_genius(DIR)`` reads a folder holding one or more domains and their profiles (or a
-folder of such folders). A profile belongs to the domain whose issue names it lists; every
-pair of profiles of a domain becomes one scenario, ``p1`` the profile whose file name sorts
-first.
+``read_genius(DIR)`` reads a folder tree (the ANAC collection nests domains in year
+folders): every folder at any depth holding a domain and its profiles. A profile belongs to
+the domain of its folder whose issue names it lists; every pair of profiles of a domain
+becomes one scenario, ``p1`` the profile whose file name sorts first. A domain is named by
+its file's path under ``DIR``. Whatever cannot be used (a malformed or non-additive profile,
+a domain with fewer than two usable profiles, a file that is not Genius XML) is skipped and
+reported with its reason; only a tree with nothing usable at all is an error.
 
 How a choice becomes a division. The protocol core divides integer units with linear
 utilities; a Genius issue is a choice of one value. An issue with ``k`` values becomes a
@@ -18,172 +20,38 @@ dimension of ``k - 1`` units: its values are ordered from ``p1``'s least to most
 the ``u``-th value of that order. Each party's per-unit weight is the slope between the two
 ends of the order, and its reservation is shifted by the constant the ends leave over, so
 the terms' utilities equal the profile's whenever its evaluations are evenly spaced along
-the order (always for two-valued issues); ``CorpusScenario.exact`` says whether they are.
-Metrics are always computed on the profiles' own utilities (:class:`GeniusSpace`).
+the order (always for two-valued issues and for integer and real issues, whose evaluators
+are linear); ``CorpusScenario.exact`` says whether they are. Metrics are always computed on
+the profiles' own utilities (:class:`GeniusSpace`), whose Pareto frontier is computed
+exactly without enumerating the outcomes (see :func:`pareto_sum`).
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 
 from valuesneg.values.ids import allocate_slugs, slugify
 
-from .base import CorpusError, CorpusScenario, PartySpec, division_terms, issue_cards
+from .base import CorpusError, CorpusLoad, CorpusScenario, PartySpec, division_terms, issue_cards
+from .genius_xml import (
+    REAL_INTERVALS,
+    GeniusDomain,
+    GeniusIssue,
+    GeniusProfile,
+    RawProfile,
+    fit,
+    parse,
+    parse_domain,
+    parse_profile,
+)
 
 PARTIES = ("p1", "p2")
-MAX_OUTCOMES = 500_000  # metrics enumerate the outcome space
 _TOLERANCE = 1e-9
-
-
-@dataclass(frozen=True)
-class GeniusIssue:
-    name: str
-    values: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class GeniusDomain:
-    name: str
-    path: Path
-    issues: tuple[GeniusIssue, ...]
-
-    def outcome_count(self) -> int:
-        return math.prod(len(i.values) for i in self.issues)
-
-
-@dataclass(frozen=True)
-class GeniusProfile:
-    name: str
-    path: Path
-    weights: dict[str, float]  # issue -> weight
-    evaluations: dict[str, dict[str, float]]  # issue -> value -> evaluation
-    reservation: float = 0.0
-    discount: float = 1.0
-
-    def normalised(self, issue: str, value: str) -> float:
-        """evaluation(value) / max evaluation of the issue (0 when every evaluation is 0)."""
-        top = max(self.evaluations[issue].values())
-        return self.evaluations[issue][value] / top if top > 0 else 0.0
-
-    def utility(self, outcome: Mapping[str, str]) -> float:
-        """Utility of an outcome (issue -> value), undiscounted."""
-        return round(math.fsum(self.weights[i] * self.normalised(i, v)
-                               for i, v in outcome.items()), 9)
-
-
-# -- reading XML -----------------------------------------------------------------------------
-
-def _parse(path: Path) -> Any:
-    try:
-        return SafeET.parse(path).getroot()
-    except SafeET.ParseError as error:
-        line, column = error.position
-        raise CorpusError(f"not well-formed XML ({error})", path=path,
-                          where=f"line {line}, column {column}") from None
-    except DefusedXmlException as error:
-        raise CorpusError(f"refused unsafe XML ({type(error).__name__})", path=path) from None
-    except OSError as error:
-        raise CorpusError(f"cannot read ({error})", path=path) from None
-
-
-def _attr(element: Any, name: str, path: Path, where: str) -> str:
-    value = element.get(name)
-    if value is None or not value.strip():
-        raise CorpusError(f"<{element.tag}> has no {name!r} attribute", path=path, where=where)
-    return str(value).strip()
-
-
-def _number(element: Any, name: str, path: Path, where: str) -> float:
-    text = _attr(element, name, path, where)
-    try:
-        value = float(text)
-    except ValueError:
-        raise CorpusError(f"{name}={text!r} is not a number", path=path, where=where) from None
-    if not math.isfinite(value):
-        raise CorpusError(f"{name}={text!r} is not a finite number", path=path, where=where)
-    return value
-
-
-def _issues(root: Any, path: Path) -> list[tuple[Any, str, str]]:
-    """(element, index, name) of every issue, discrete ones only."""
-    found = []
-    for n, issue in enumerate(root.iter("issue")):
-        where = f"issue[{n}]"
-        name = _attr(issue, "name", path, where)
-        kind = (issue.get("vtype") or issue.get("type") or "discrete").strip()
-        if kind != "discrete":
-            raise CorpusError(f"issue {name!r} is of type {kind!r}; only discrete issues are "
-                              "supported", path=path, where=where)
-        found.append((issue, (issue.get("index") or str(n + 1)).strip(), name))
-    if not found:
-        raise CorpusError("no <issue> elements", path=path)
-    return found
-
-
-def parse_domain(path: Path, root: Any) -> GeniusDomain:
-    issues = []
-    for issue, _, name in _issues(root, path):
-        values = tuple(_attr(item, "value", path, f"issue {name!r} item[{n}]")
-                       for n, item in enumerate(issue.iter("item")))
-        if not values:
-            raise CorpusError(f"issue {name!r} has no <item> values", path=path,
-                              where=f"issue {name!r}")
-        if len(set(values)) != len(values):
-            raise CorpusError(f"issue {name!r} repeats a value", path=path,
-                              where=f"issue {name!r}")
-        issues.append(GeniusIssue(name=name, values=values))
-    if len({i.name for i in issues}) != len(issues):
-        raise CorpusError("two issues share a name", path=path)
-    return GeniusDomain(name=path.stem, path=path, issues=tuple(issues))
-
-
-def parse_profile(path: Path, root: Any) -> GeniusProfile:
-    weights_by_index = {}
-    for n, weight in enumerate(root.iter("weight")):
-        where = f"weight[{n}]"
-        weights_by_index[_attr(weight, "index", path, where)] = _number(weight, "value", path,
-                                                                         where)
-    weights: dict[str, float] = {}
-    evaluations: dict[str, dict[str, float]] = {}
-    for issue, index, name in _issues(root, path):
-        if index not in weights_by_index:
-            raise CorpusError(f"no <weight index=\"{index}\"> for issue {name!r}", path=path,
-                              where=f"issue {name!r}")
-        weights[name] = weights_by_index[index]
-        evaluations[name] = {}
-        for n, item in enumerate(issue.iter("item")):
-            where = f"issue {name!r} item[{n}]"
-            value = _attr(item, "value", path, where)
-            score = _number(item, "evaluation", path, f"{where} (value {value!r})")
-            if score < 0:
-                raise CorpusError(f"evaluation of {value!r} is negative", path=path, where=where)
-            evaluations[name][value] = score
-    return GeniusProfile(name=path.stem, path=path, weights=weights, evaluations=evaluations,
-                         reservation=_optional(root, "reservation", 0.0, path),
-                         discount=_optional(root, "discount_factor", 1.0, path))
-
-
-def _optional(root: Any, tag: str, default: float, path: Path) -> float:
-    element = root.find(f".//{tag}")
-    return default if element is None else _number(element, "value", path, f"<{tag}>")
-
-
-def _check_fits(domain: GeniusDomain, profile: GeniusProfile) -> None:
-    for issue in domain.issues:
-        missing = [v for v in issue.values if v not in profile.evaluations[issue.name]]
-        if missing:
-            raise CorpusError(f"issue {issue.name!r}: no evaluation for value {missing[0]!r} of "
-                              f"domain {domain.path.name}", path=profile.path,
-                              where=f"issue {issue.name!r}")
+Vector = tuple[float, float]
 
 
 # -- the outcome space -----------------------------------------------------------------------
@@ -221,30 +89,19 @@ class GeniusSpace:
         return {p: prof.reservation for p, prof in zip(PARTIES, self.profiles, strict=True)}
 
     @cached_property
-    def vectors(self) -> list[tuple[float, float]]:
-        """Both utilities of every outcome, in the domain's order."""
-        names = [i.name for i in self.domain.issues]
-        a, b = self.profiles
-        return [(a.utility(dict(zip(names, values, strict=True))),
-                 b.utility(dict(zip(names, values, strict=True))))
-                for values in itertools.product(*(i.values for i in self.domain.issues))]
-
-    @cached_property
-    def frontier(self) -> list[tuple[float, float]]:
+    def frontier(self) -> list[Vector]:
         """The Pareto frontier: by p1's utility descending, p2's strictly rising."""
-        best_b = -math.inf
-        kept = []
-        for vector in sorted(set(self.vectors), key=lambda v: (-v[0], -v[1])):
-            if vector[1] > best_b + _TOLERANCE:
-                kept.append(vector)
-                best_b = vector[1]
-        return kept
+        a, b = self.profiles
+        return pareto_sum([[(a.weights[i.name] * a.normalised(i.name, v),
+                             b.weights[i.name] * b.normalised(i.name, v)) for v in i.values]
+                           for i in self.domain.issues])
 
     def best(self) -> dict[str, float]:
-        return {p: max(v[i] for v in self.vectors) for i, p in enumerate(PARTIES)}
+        # The frontier runs from p1's best (first) to p2's best (last).
+        return {PARTIES[0]: self.frontier[0][0], PARTIES[1]: self.frontier[-1][1]}
 
     def best_joint(self) -> float:
-        return round(max(a + b for a, b in self.vectors), 9)
+        return round(max(a + b for a, b in self.frontier), 9)
 
     def nash(self) -> dict[str, float]:
         """Maximise the product of gains over the reservations among outcomes both strictly
@@ -265,44 +122,167 @@ class GeniusSpace:
                        for a, b in self.frontier)
 
 
+def pareto_sum(issues: list[list[Vector]]) -> list[Vector]:
+    """The Pareto frontier of every sum of one vector per issue, without enumerating them.
+
+    An outcome whose part over the first issues is dominated by another such part is
+    dominated as a whole (swap in the better part), so pruning after each issue keeps every
+    frontier point, and the work grows with the frontiers, not with the outcome count.
+    """
+    front: list[Vector] = [(0.0, 0.0)]
+    for vectors in issues:
+        front = _frontier([(x + a, y + b) for x, y in front for a, b in _frontier(vectors, 12)],
+                          digits=12)
+    return _frontier(front, digits=9)
+
+
+def _frontier(vectors: list[Vector], digits: int) -> list[Vector]:
+    """The undominated vectors (rounded to ``digits``), by the first descending."""
+    kept: list[Vector] = []
+    for a, b in sorted({(round(a, digits), round(b, digits)) for a, b in vectors},
+                       key=lambda v: (-v[0], -v[1])):
+        if not kept or b > kept[-1][1] + _TOLERANCE:
+            kept.append((a, b))
+    return kept
+
+
 # -- scenarios -------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Skipped:
+    path: str  # under the folder read
+    reason: str
+    kind: str  # the reason without its details, to count alike reasons together
+
+    @classmethod
+    def of(cls, root: Path, path: Path, error: CorpusError) -> Skipped:
+        return cls(_relative(root, path), error.reason, error.message.split(" (", 1)[0])
+
+
 def load_genius(folder: str | Path) -> list[CorpusScenario]:
-    """Every pair of profiles of every domain under ``folder``, as scenarios."""
+    """Every pair of profiles of every domain in the tree under ``folder``, as scenarios."""
+    return read_genius(folder).scenarios
+
+
+def read_genius(folder: str | Path) -> CorpusLoad:
+    """The scenarios of the tree under ``folder``, and what was read and skipped, and why."""
     root = Path(folder)
     if not root.is_dir():
         raise CorpusError("genius:DIR must be a folder of domain and profile XML files",
                           path=root)
-    folders = [root, *sorted(p for p in root.iterdir() if p.is_dir())]
-    scenarios = [s for f in folders for s in _folder_scenarios(f)]
+    folders = [root, *sorted(p for p in root.rglob("*") if p.is_dir())]
+    scenarios: list[CorpusScenario] = []
+    domains: list[tuple[GeniusDomain, float]] = []
+    skipped: list[Skipped] = []
+    for where in folders:
+        found, used = _folder_scenarios(root, where, skipped)
+        scenarios += found
+        domains += used
     if not scenarios:
-        raise CorpusError("no Genius domain with at least two profiles found", path=root)
-    return scenarios
+        first = f"; skipped {len(skipped)}, first {skipped[0].path}: {skipped[0].reason}" \
+            if skipped else ""
+        raise CorpusError(f"no Genius domain with at least two usable profiles found{first}",
+                          path=root)
+    return _report(_unique(scenarios), domains, skipped)
 
 
-def _folder_scenarios(folder: Path) -> list[CorpusScenario]:
-    domains, profiles = [], []
-    for path in sorted(folder.glob("*.xml")):
-        root = _parse(path)
-        if root.tag == "negotiation_template":
-            domains.append(parse_domain(path, root))
-        elif root.tag == "utility_space":
-            profiles.append(parse_profile(path, root))
-    scenarios = []
+def _folder_scenarios(root: Path, folder: Path, skipped: list[Skipped]
+                      ) -> tuple[list[CorpusScenario], list[tuple[GeniusDomain, float]]]:
+    """The scenarios of the domains in ``folder`` (not below it), and those domains with
+    the largest discretisation error of their profiles."""
+    domains, profiles = _read_folder(root, folder, skipped)
+    scenarios, used = [], []
     for domain in domains:
         names = {i.name for i in domain.issues}
-        mine = [p for p in profiles if set(p.weights) == names]
-        for profile in mine:
-            _check_fits(domain, profile)
-        scenarios += [genius_scenario(domain, a, b) for a, b in itertools.combinations(mine, 2)]
-    return scenarios
+        mine = [p for p in (_fit(root, domain, r, skipped) for r in profiles
+                            if r.issue_names == names) if p is not None]
+        try:
+            if len(mine) < 2:
+                raise CorpusError(f"fewer than two usable profiles ({len(mine)})",
+                                  path=domain.path)
+            scenarios += [genius_scenario(domain, a, b)
+                          for a, b in itertools.combinations(mine, 2)]
+            used.append((domain, max(p.discretisation_error for p in mine)))
+        except CorpusError as error:
+            skipped.append(Skipped.of(root, domain.path, error))
+    return scenarios, used
+
+
+def _read_folder(root: Path, folder: Path, skipped: list[Skipped]
+                 ) -> tuple[list[GeniusDomain], list[RawProfile]]:
+    domains, profiles = [], []
+    for path in sorted(folder.glob("*.xml")):
+        try:
+            tree = parse(path)
+            if tree.tag == "negotiation_template":
+                name = _relative(root, path).removesuffix(".xml")
+                domains.append(parse_domain(path, tree, name=name))
+            elif tree.tag == "utility_space":
+                profiles.append(parse_profile(path, tree))
+            else:
+                raise CorpusError(f"root <{tree.tag}> is neither a domain "
+                                  "(<negotiation_template>) nor a profile (<utility_space>)",
+                                  path=path)
+        except CorpusError as error:
+            skipped.append(Skipped.of(root, path, error))
+    return domains, profiles
+
+
+def _fit(root: Path, domain: GeniusDomain, raw: RawProfile, skipped: list[Skipped]
+         ) -> GeniusProfile | None:
+    try:
+        return fit(domain, raw)
+    except CorpusError as error:
+        skipped.append(Skipped.of(root, raw.path, error))
+        return None
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+def _unique(scenarios: list[CorpusScenario]) -> list[CorpusScenario]:
+    """Scenarios renamed where two names coincide (``-2``, ``-3``, ... in order)."""
+    seen: dict[str, int] = {}
+    out = []
+    for scenario in scenarios:
+        n = seen[scenario.name] = seen.get(scenario.name, 0) + 1
+        out.append(scenario if n == 1 else replace(scenario, name=f"{scenario.name}-{n}"))
+    return out
+
+
+def _report(scenarios: list[CorpusScenario], domains: list[tuple[GeniusDomain, float]],
+            skipped: list[Skipped]) -> CorpusLoad:
+    errors = {d.name: e for d, e in domains if any(i.kind == "real" for i in d.issues)}
+    kinds = {k: sum(1 for d, _ in domains for i in d.issues if i.kind == k)
+             for k in ("discrete", "integer", "real")}
+    summary = {"domains": len(domains), "pairs": len(scenarios),
+               "issues": kinds, "skipped": len(skipped),
+               "skipped_reasons": _reasons(skipped),
+               "skipped_files": [{"path": s.path, "reason": s.reason} for s in skipped],
+               "real_intervals": REAL_INTERVALS,
+               "discretisation_error": errors}
+    notes = [f"Genius tree: {len(domains)} domains read ({kinds['discrete']} discrete, "
+             f"{kinds['integer']} integer and {kinds['real']} real issues), "
+             f"{len(scenarios)} profile pairs; {len(skipped)} file(s) skipped"
+             + "".join(f"; {n} {why}" for why, n in _reasons(skipped).items()) + "."]
+    if errors:
+        notes.append(f"Real issues are read on a grid of {REAL_INTERVALS} equal steps; the "
+                     "largest utility a party can lose to it, per domain: " + ", ".join(
+                         f"{d} {e:.4g}" for d, e in errors.items()) + ".")
+    return CorpusLoad(scenarios=scenarios, summary=summary, notes=tuple(notes))
+
+
+def _reasons(skipped: list[Skipped]) -> dict[str, int]:
+    """How many were skipped for each kind of reason, most frequent first."""
+    counts: dict[str, int] = {}
+    for s in skipped:
+        counts[s.kind] = counts.get(s.kind, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def genius_scenario(domain: GeniusDomain, a: GeniusProfile, b: GeniusProfile
                     ) -> CorpusScenario:
-    if domain.outcome_count() > MAX_OUTCOMES:
-        raise CorpusError(f"{domain.outcome_count()} outcomes; metrics enumerate at most "
-                          f"{MAX_OUTCOMES}", path=domain.path)
     contested = [i for i in domain.issues if len(i.values) > 1]
     slugs = allocate_slugs([i.name for i in contested], max_length=40)
     codecs = tuple(Codec(issue=i.name, dimension=f"dim:{slugs[i.name]}",
@@ -314,7 +294,7 @@ def genius_scenario(domain: GeniusDomain, a: GeniusProfile, b: GeniusProfile
     labels = {c.dimension: c.issue for c in codecs}
     parties = [_party(PARTIES[0], a, codecs, domain, labels, low_end=0),
                _party(PARTIES[1], b, codecs, domain, labels, low_end=-1)]
-    name = "-".join(("genius", slugify(domain.name, max_length=24),
+    name = "-".join(("genius", slugify(domain.name, max_length=48),
                      slugify(a.name, max_length=16), slugify(b.name, max_length=16)))
     terms = division_terms(f"neg:{name}"[:64].rstrip("-"), "genius", units, parties)
     return CorpusScenario(

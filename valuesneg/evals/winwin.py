@@ -53,7 +53,7 @@ from valuesneg.agents.llm import LLMAgent, card_texts, describe_terminal_rules, 
 from valuesneg.agents.models import ChatModel
 from valuesneg.agents.scripted import STRATEGIES, make_scripted
 from valuesneg.core import Ledger, Request
-from valuesneg.corpora import CorpusScenario, DivisionSpace, UtilitySpace, load_corpus
+from valuesneg.corpora import CorpusLoad, CorpusScenario, DivisionSpace, UtilitySpace, read_corpus
 from valuesneg.io.files import UserError, write_atomic
 from valuesneg.orchestration.driver import Driver
 from valuesneg.scenario import Scenario, load_scenario
@@ -200,11 +200,14 @@ def shipped_divisions(folder: Path = SCENARIOS) -> list[Case]:
     return cases
 
 
-def cases_for(config: EvalConfig) -> list[Case]:
+def cases_for(config: EvalConfig, load: CorpusLoad | None = None) -> list[Case]:
+    """The cases to run: ``load``'s scenarios (read from ``config.dataset`` if not given), or
+    the shipped divisions without a dataset."""
     if config.dataset is None:
         cases = shipped_divisions()
     else:
-        cases = [Case(s) for s in load_corpus(config.dataset.kind, config.dataset.path)]
+        load = load or read_corpus(config.dataset.kind, config.dataset.path)
+        cases = [Case(s) for s in load.scenarios]
     return cases if config.limit is None else cases[:config.limit]
 
 
@@ -212,7 +215,8 @@ def run(config: EvalConfig) -> SuiteResult:
     if config.backend == "scripted" and config.strategy not in STRATEGIES:
         raise UserError(f"--strategy {config.strategy!r}: unknown (choose from "
                         f"{', '.join(sorted(STRATEGIES))})")
-    cases = cases_for(config)
+    load = read_corpus(config.dataset.kind, config.dataset.path) if config.dataset else None
+    cases = cases_for(config, load)
     with _agents(config) as build:
         runs = run_many(lambda case: negotiate(case, build(case)), cases,
                         concurrency=1 if config.backend == "scripted" else config.concurrency,
@@ -222,8 +226,12 @@ def run(config: EvalConfig) -> SuiteResult:
     human = [score(c.scenario.name, c.scenario.space, c.scenario.recorded.allocation)
              for c in cases if c.scenario.recorded is not None]
     corpus = config.dataset.kind if config.dataset else "scenario"
-    return SuiteResult(metrics=metrics(ours, human, corpus), plots=_plots(ours, human),
-                       notes=notes(config, cases, ours, human), rows=rows(ours))
+    out = metrics(ours, human, corpus)
+    if load is not None:
+        out["dataset"] = load.summary  # what was read and skipped, and why
+    return SuiteResult(metrics=out, plots=_plots(ours, human),
+                       notes=[*(load.notes if load else ()), *notes(config, cases, ours, human)],
+                       rows=rows(ours))
 
 
 @contextmanager
