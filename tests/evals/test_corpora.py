@@ -53,18 +53,21 @@ def test_genius_pairs_profiles_and_reads_the_exact_utilities() -> None:
     # Nash over reservations 0.2 / 0.1: 0.8x0.31, 0.4889x0.66 (largest), 0.1289x0.9
     assert space.nash() == {"p1": 0.688888889, "p2": 0.76}
     assert space.best_joint() == 1.448888889
-    coast_3 = {"dim:place": {"p1": 1, "p2": 0}, "dim:days": {"p1": 0, "p2": 2}}
-    mountains_7 = {"dim:place": {"p1": 0, "p2": 1}, "dim:days": {"p1": 2, "p2": 0}}
+    # Days 10 (p1 4/9, p2 2/8) is beaten for both by Days 7 (1, 4/8): no Pareto-optimal
+    # outcome takes it, so the terms leave it out and Days is a choice of 3 or 7.
+    assert [c.values for c in space.codecs] == [("Mountains", "Coast"), ("3", "7")]
+    coast_3 = {"dim:place": {"p1": 1, "p2": 0}, "dim:days": {"p1": 0, "p2": 1}}
+    mountains_7 = {"dim:place": {"p1": 0, "p2": 1}, "dim:days": {"p1": 1, "p2": 0}}
     assert space.outcome(coast_3) == {"Place": "Coast", "Days": "3"}
     assert space.utilities(coast_3) == {"p1": 0.688888889, "p2": 0.76}
     assert space.pareto_optimal(coast_3)
     assert space.utilities(mountains_7) == {"p1": 0.64, "p2": 0.65}
     assert not space.pareto_optimal(mountains_7)  # Coast/3 is better for both
-    # Days is uneven along p1's order (2/9, 4/9, 1): the terms approximate it linearly.
-    assert not scenario.exact
+    # Two values per issue: the terms' linear utilities are the profiles' own.
+    assert scenario.exact
     p1, p2 = scenario.terms.parties
-    assert p1.weights == {"dim:days": 0.155555556, "dim:place": 0.36}
-    assert p2.weights == {"dim:days": 0.175, "dim:place": 0.24}
+    assert p1.weights == {"dim:days": 0.311111111, "dim:place": 0.36}
+    assert p2.weights == {"dim:days": 0.35, "dim:place": 0.24}
     assert (p1.reservation, p2.reservation) == (-0.128888889, -0.31)
 
 

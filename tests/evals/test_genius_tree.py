@@ -133,3 +133,15 @@ def test_winwin_on_the_tree_reports_what_it_read_and_skipped(tmp_path: Path) -> 
     assert result.notes[0].startswith("Genius tree: 1 domains read")
     assert "largest utility a party can lose to it, per domain: y2020/Robots/robots_domain " \
            "0.01" in result.notes[1]
+
+
+def test_profiles_with_a_common_best_still_make_a_scenario(tmp_path: Path) -> None:
+    holiday = Path(__file__).parent / "data" / "genius" / "holiday"
+    (tmp_path / "holiday_domain.xml").write_text((holiday / "holiday_domain.xml").read_text())
+    for n in (1, 2):  # the same preferences twice: Coast and 7 days are best for both
+        (tmp_path / f"same_prof{n}.xml").write_text((holiday / "holiday_prof1.xml").read_text())
+    [scenario] = read_genius(tmp_path).scenarios
+    space = scenario.space
+    assert isinstance(space, GeniusSpace)
+    assert [c.values for c in space.codecs] == [("Mountains", "Coast"), ("3", "10", "7")]
+    assert space.frontier == [(1.0, 1.0)]

@@ -14,10 +14,13 @@ a domain with fewer than two usable profiles, a file that is not Genius XML) is 
 reported with its reason; only a tree with nothing usable at all is an error.
 
 How a choice becomes a division. The protocol core divides integer units with linear
-utilities; a Genius issue is a choice of one value. An issue with ``k`` values becomes a
-dimension of ``k - 1`` units: its values are ordered from ``p1``'s least to most preferred
-(ties: ``p2``'s most preferred first), and ``p1`` holding ``u`` units means the issue takes
-the ``u``-th value of that order. Each party's per-unit weight is the slope between the two
+utilities; a Genius issue is a choice of one value. A value of an issue that another value
+of it beats for both profiles is in no Pareto-optimal outcome, so only the others are kept
+(all of them when one outcome is best for both: the parties still have to find it); an issue
+with ``k`` values kept becomes a dimension of ``k - 1`` units (an issue with one, a fixed
+value): its values are ordered from ``p1``'s least to most preferred, which is ``p2``'s most
+to least, and ``p1`` holding ``u`` units means the issue takes the ``u``-th value of that
+order. Each party's per-unit weight is the slope between the two
 ends of the order, and its reservation is shifted by the constant the ends leave over, so
 the terms' utilities equal the profile's whenever its evaluations are evenly spaced along
 the order (always for two-valued issues and for integer and real issues, whose evaluators
@@ -29,6 +32,7 @@ exactly without enumerating the outcomes (see :func:`pareto_sum`).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -72,11 +76,12 @@ class GeniusSpace:
     domain: GeniusDomain
     profiles: tuple[GeniusProfile, GeniusProfile]
     codecs: tuple[Codec, ...]
+    fixed: tuple[tuple[str, str], ...] = ()  # (issue, value) of issues left with one value
     parties: tuple[str, ...] = PARTIES
 
     def outcome(self, allocation: Mapping[str, Mapping[str, int]]) -> dict[str, str]:
         """The outcome (issue -> value) an allocation of the terms' dimensions stands for."""
-        chosen = {i.name: i.values[0] for i in self.domain.issues}  # single-valued issues
+        chosen = dict(self.fixed)
         for codec in self.codecs:
             chosen[codec.issue] = codec.values[int(allocation[codec.dimension][PARTIES[0]])]
         return chosen
@@ -283,34 +288,56 @@ def _reasons(skipped: list[Skipped]) -> dict[str, int]:
 
 def genius_scenario(domain: GeniusDomain, a: GeniusProfile, b: GeniusProfile
                     ) -> CorpusScenario:
-    contested = [i for i in domain.issues if len(i.values) > 1]
-    slugs = allocate_slugs([i.name for i in contested], max_length=40)
-    codecs = tuple(Codec(issue=i.name, dimension=f"dim:{slugs[i.name]}",
-                         values=_order(i, a, b)) for i in contested)
+    orders = {i.name: _order(i, a, b) for i in domain.issues}
+    if all(len(o) == 1 for o in orders.values()):  # a common best: still theirs to find
+        orders = {i.name: _all_values(i, a, b) for i in domain.issues}
+    contested = [i.name for i in domain.issues if len(orders[i.name]) > 1]
+    fixed = tuple((i, o[0]) for i, o in orders.items() if len(o) == 1)
+    slugs = allocate_slugs(contested, max_length=40)
+    codecs = tuple(Codec(issue=i, dimension=f"dim:{slugs[i]}", values=orders[i])
+                   for i in contested)
     if not codecs:
         raise CorpusError("every issue has a single value: nothing to negotiate",
                           path=domain.path)
     units = {c.dimension: len(c.values) - 1 for c in codecs}
     labels = {c.dimension: c.issue for c in codecs}
-    parties = [_party(PARTIES[0], a, codecs, domain, labels, low_end=0),
-               _party(PARTIES[1], b, codecs, domain, labels, low_end=-1)]
+    parties = [_party(PARTIES[0], a, codecs, fixed, domain.name, labels, low_end=0),
+               _party(PARTIES[1], b, codecs, fixed, domain.name, labels, low_end=-1)]
     name = "-".join(("genius", slugify(domain.name, max_length=48),
                      slugify(a.name, max_length=16), slugify(b.name, max_length=16)))
     terms = division_terms(f"neg:{name}"[:64].rstrip("-"), "genius", units, parties)
     return CorpusScenario(
         name=name, corpus="genius", source=f"{domain.path} + {a.path.name} + {b.path.name}",
-        terms=terms, space=GeniusSpace(domain, (a, b), codecs),
+        terms=terms, space=GeniusSpace(domain, (a, b), codecs, fixed),
         cards=tuple(c for p in parties for c in p.cards), issues=labels,
         exact=all(_even(c, prof) for c in codecs for prof in (a, b)))
 
 
 def _order(issue: GeniusIssue, a: GeniusProfile, b: GeniusProfile) -> tuple[str, ...]:
+    """The issue's values that no other value of it beats for both profiles (the first of
+    equal ones), from p1's least to most preferred, so from p2's most to least preferred.
+    Every Pareto-optimal outcome takes its values among these (swap in the value that beats
+    it otherwise), so the terms lose none of them."""
+    kept: list[str] = []
+    best_b = -math.inf
+    points = {v: (a.normalised(issue.name, v), b.normalised(issue.name, v))
+              for v in reversed(issue.values)}  # reversed: the first of equals wins below
+    for value in sorted(points, key=lambda v: (-points[v][0], -points[v][1])):
+        if points[value][1] > best_b + _TOLERANCE:
+            kept.append(value)
+            best_b = points[value][1]
+    return tuple(reversed(kept))
+
+
+def _all_values(issue: GeniusIssue, a: GeniusProfile, b: GeniusProfile) -> tuple[str, ...]:
+    """Every value of the issue, from p1's least to most preferred (ties: p2's most first)."""
     return tuple(sorted(issue.values, key=lambda v: (a.normalised(issue.name, v),
                                                      -b.normalised(issue.name, v))))
 
 
 def _party(party: str, profile: GeniusProfile, codecs: tuple[Codec, ...],
-           domain: GeniusDomain, labels: dict[str, str], *, low_end: int) -> PartySpec:
+           fixed: tuple[tuple[str, str], ...], domain: str, labels: dict[str, str], *,
+           low_end: int) -> PartySpec:
     """Per-unit slopes between the ends of each order; the reservation shifted by what the
     party gets with no units at all (``low_end``: p1 then has values[0], p2 values[-1])."""
     weights, base = {}, 0.0
@@ -321,11 +348,10 @@ def _party(party: str, profile: GeniusProfile, codecs: tuple[Codec, ...],
         rise = last - first if low_end == 0 else first - last
         weights[codec.dimension] = round(w * rise / (len(ends) - 1), 9)
         base += w * profile.normalised(codec.issue, ends[low_end])
-    for issue in domain.issues:
-        if len(issue.values) == 1:
-            base += profile.weights[issue.name] * profile.normalised(issue.name, issue.values[0])
+    for issue, value in fixed:
+        base += profile.weights[issue] * profile.normalised(issue, value)
     return PartySpec(id=party, weights=weights, reservation=round(profile.reservation - base, 9),
-                     cards=issue_cards("genius", domain.name, party, labels, weights,
+                     cards=issue_cards("genius", domain, party, labels, weights,
                                        unit="utility point"))
 
 
