@@ -121,7 +121,12 @@ class GeniusSpace:
         return dict(zip(PARTIES, point, strict=True))
 
     def pareto_optimal(self, allocation: Mapping[str, Mapping[str, int]]) -> bool:
-        ua, ub = self.utilities(allocation).values()
+        return self.undominated(self.utilities(allocation))
+
+    def undominated(self, utilities: Mapping[str, float]) -> bool:
+        """No outcome is as good for both and better for one (what an outcome reached by
+        other means, e.g. another framework's agents, is checked with)."""
+        ua, ub = (utilities[p] for p in PARTIES)
         return not any(a >= ua - _TOLERANCE and b >= ub - _TOLERANCE
                        and (a > ua + _TOLERANCE or b > ub + _TOLERANCE)
                        for a, b in self.frontier)
