@@ -275,3 +275,21 @@ def test_every_pair_stays_near_the_joint_optimum() -> None:
     for pair in itertools.product(sorted(STRATEGIES), repeat=2):
         efficiency = [joint_efficiency(t, negotiate(t, *pair)) for t in cases]
         assert min(efficiency) >= 0.85, pair
+
+
+def test_a_dimension_the_party_would_rather_the_other_held_is_not_part_of_its_best() -> None:
+    from valuesneg.agents.scripted import best_utility
+    from valuesneg.core import Accept
+
+    data = make_terms().model_dump()
+    # bob would rather alice held the water (as with a Genius issue whose values both rank
+    # alike) and wants the firewood: his best is all the firewood and none of the water.
+    data["parties"][1]["weights"] = {"dim:water": -5.0, "dim:firewood": 1.0, "dim:spot": 0.0}
+    terms = Terms.model_validate(data)
+    ledger = Ledger(terms)
+    assert best_utility(view_of(ledger, "bob")) == 3.0  # not 3 - 15
+    alice, bob = make_scripted("alice", "values"), make_scripted("bob", "values")
+    ledger.apply(alice.decide(view_of(ledger, "alice")))
+    # alice asks for everything: no firewood for bob, worth 0 to him against a best of 3, so
+    # at round 0 he does not accept it (he did when the water made his "best" -12).
+    assert not isinstance(bob.decide(view_of(ledger, "bob")), Accept)

@@ -43,7 +43,10 @@ _EPS = 1e-9
 # -- reading the view ------------------------------------------------------------------------
 
 def best_utility(view: PartyView) -> float:
-    return float(sum(view.me.weights.get(d, 0.0) * view.units[d] for d in claimed(view)))
+    """Every unit I value, none of those I would rather the others held (a negative weight:
+    an imported choice whose every value I rank as my peer does, e.g. a Genius issue)."""
+    return float(sum(max(0.0, view.me.weights.get(d, 0.0)) * view.units[d]
+                     for d in claimed(view)))
 
 
 def floor_utility(view: PartyView) -> float:
