@@ -1,6 +1,7 @@
 """valuesneg's scripted agents and NegMAS's Boulware pair on every profile pair of a Genius tree.
 
     .venv/bin/python benchmarks/genius_tree.py DIR [--steps N ...] [--max-outcomes M] [--json F]
+    .venv/bin/python benchmarks/genius_tree.py --generate N [--seed S] [...]
 
 ``DIR`` is read by ``valuesneg.corpora.read_genius`` (the ANAC collection NegMAS ships under
 ``tests/data/scenarios/anac`` is the intended input; nothing is downloaded here). Each pair is
@@ -12,6 +13,10 @@ negotiated:
   curve of our Boulware) in ``SAOMechanism(n_steps=N, one_offer_per_step=True)``, over the
   domain's whole outcome space (every value of every issue, the real ones on the importer's
   grid) with each profile as a ``LinearAdditiveUtilityFunction`` holding its own utilities.
+
+``--generate N`` reads instead ``N`` seeded domains with discrete, integer and real issues
+(``genius_synthetic.py``) written to a temporary folder, and reports the real issues' grid
+error (``discretisation_error_max``, ``_mean`` over the domains that have real issues).
 
 Every figure is computed the winwin suite's way on the profiles' own utilities
 (``GeniusSpace``: agreement, joint efficiency over all pairs, Pareto-optimal rate, Nash
@@ -26,9 +31,12 @@ import argparse
 import json
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from genius_synthetic import write_tree
 
 from valuesneg.agents.scripted import EXPONENTS, make_scripted
 from valuesneg.corpora import GeniusSpace, read_genius
@@ -36,7 +44,7 @@ from valuesneg.corpora.base import CorpusScenario
 from valuesneg.evals.winwin import Case, Result, nash_distance, negotiate, summary
 
 KEYS = ("n", "agreement_rate", "joint_efficiency_all", "pareto_optimal_rate", "nash_distance",
-        "mean_rounds")
+        "mean_rounds", "ir_violations")
 
 
 def run_ours(scenario: CorpusScenario, strategy: str) -> Result:
@@ -70,7 +78,8 @@ def run_negmas(scenario: CorpusScenario, steps: int) -> Result:
     else:
         utilities = space.disagreement()
     return Result(name=scenario.name, agreed=agreed, utilities=utilities,
-                  best_joint=space.best_joint(), pareto=agreed and space.undominated(utilities),
+                  disagreement=space.disagreement(), best_joint=space.best_joint(),
+                  pareto=agreed and space.undominated(utilities),
                   nash_distance=nash_distance(space, utilities), rounds=state.step)
 
 
@@ -90,6 +99,10 @@ def measure(folder: Path, steps: list[int], max_outcomes: int) -> dict[str, Any]
     scenarios = load.scenarios
     figures: dict[str, Any] = {k: load.summary[k] for k in ("domains", "pairs", "skipped",
                                                             "skipped_reasons", "issues")}
+    errors = list(load.summary["discretisation_error"].values())
+    if errors:
+        figures["discretisation_error_max"] = round(max(errors), 6)
+        figures["discretisation_error_mean"] = round(sum(errors) / len(errors), 6)
     for strategy in ("values", "boulware"):
         started = time.perf_counter()
         ours = [run_ours(s, strategy) for s in scenarios]
@@ -111,12 +124,21 @@ def measure(folder: Path, steps: list[int], max_outcomes: int) -> dict[str, Any]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path)
+    parser.add_argument("folder", type=Path, nargs="?")
+    parser.add_argument("--generate", type=int, help="seeded synthetic domains instead")
+    parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--steps", type=int, nargs="+", default=[20, 100])
     parser.add_argument("--max-outcomes", type=int, default=1_000_000)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    figures = measure(args.folder, args.steps, args.max_outcomes)
+    if args.generate:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_tree(Path(tmp), args.generate, args.seed)
+            figures = measure(Path(tmp), args.steps, args.max_outcomes)
+    elif args.folder is not None:
+        figures = measure(args.folder, args.steps, args.max_outcomes)
+    else:
+        parser.error("give a folder or --generate N")
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:
