@@ -65,3 +65,39 @@ def test_install_times_are_charged_to_the_direct_dependency_behind_each_line(
     assert times(log) == {"total_s": 20.0, "resolve_and_download_s": 8.0, "unpack_s": 12.0,
                           "resolve_by_dependency_s": {"chromadb": 4.5, "(valuesneg's own build)":
                                                       2.0, "psycopg": 1.0, "pyyaml": 0.5}}
+
+
+def test_synthetic_genius_domains_have_every_issue_kind_and_a_grid_error(tmp_path: Path) -> None:
+    from valuesneg.corpora import read_genius
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from genius_synthetic import write_tree
+    finally:
+        sys.path.pop(0)
+
+    write_tree(tmp_path, 12, seed=22)
+    load = read_genius(tmp_path)
+    summary = load.summary
+    assert (summary["domains"], summary["pairs"], summary["skipped"]) == (12, 12, 0)
+    assert all(summary["issues"][kind] > 0 for kind in ("discrete", "integer", "real"))
+    # Each real issue costs at most weight x |slope| x step / 2 <= weight / 20 (slopes span
+    # at most 1 over the range, in 10 steps); the weights sum to 1.
+    errors = summary["discretisation_error"]
+    assert errors and all(0 < e <= 0.05 for e in errors.values())
+
+
+@pytest.mark.skipif(importlib.util.find_spec("negmas") is None,
+                    reason="the bench extra (negmas) is not installed")
+def test_genius_tree_scores_both_frameworks_on_the_same_pairs() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from genius_tree import measure
+    finally:
+        sys.path.pop(0)
+
+    figures = measure(ROOT / "tests" / "evals" / "data" / "genius_tree", [20], 10**6)
+    assert figures["pairs"] == figures["negmas_20_steps_n"] == figures["valuesneg_values_n"] == 3
+    for side in ("valuesneg_values", "valuesneg_boulware", "negmas_20_steps"):
+        assert 0 <= figures[f"{side}_pareto_optimal_rate"] <= 1
+        assert 0 < figures[f"{side}_joint_efficiency_all"] <= 1
