@@ -145,3 +145,18 @@ def test_profiles_with_a_common_best_still_make_a_scenario(tmp_path: Path) -> No
     assert isinstance(space, GeniusSpace)
     assert [c.values for c in space.codecs] == [("Mountains", "Coast"), ("3", "10", "7")]
     assert space.frontier == [(1.0, 1.0)]
+
+
+def test_a_profile_of_no_domain_in_its_folder_is_reported(tmp_path: Path) -> None:
+    robots = tmp_path / "Robots"
+    robots.mkdir()
+    for path in (TREE / "y2020" / "Robots").iterdir():
+        (robots / path.name).write_text(path.read_text())
+    stray = robots / "stray_prof.xml"
+    stray.write_text((robots / "robots_prof1.xml").read_text().replace('"Color"', '"Colour"'))
+    load = read_genius(tmp_path)
+    assert load.summary["pairs"] == 3
+    assert load.summary["skipped_files"] == [{
+        "path": "Robots/stray_prof.xml",
+        "reason": "its issues are those of no domain in its folder"}]
+    assert load.summary["skipped_reasons"] == {"no domain with its issues": 1}

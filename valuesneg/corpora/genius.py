@@ -215,6 +215,10 @@ def _folder_scenarios(root: Path, folder: Path, skipped: list[Skipped]
             used.append((domain, max(p.discretisation_error for p in mine)))
         except CorpusError as error:
             skipped.append(Skipped.of(root, domain.path, error))
+    issue_sets = [{i.name for i in d.issues} for d in domains]
+    skipped += [Skipped(_relative(root, r.path), "its issues are those of no domain in its "
+                        "folder", "no domain with its issues") for r in profiles
+                if r.issue_names not in issue_sets]
     return scenarios, used
 
 
