@@ -35,7 +35,7 @@ text-align:left;vertical-align:top}code{background:#f3f3f3;padding:0 .2rem}
 .cited span{display:inline-block;margin:0 .3rem .2rem 0;padding:0 .3rem;border-radius:3px;
 background:#eef3fb}.cited span.value{background:#fdf1dc}svg text{font-family:inherit}
 .warning{background:#fde8e8;border-left:4px solid #c00;padding:.5rem .8rem}
-.taken{font-weight:bold}.taken::before{content:"\2192 "}
+.taken{font-weight:bold}.taken::before{content:"→ "}
 """
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 _RULES = {"agreed": "agreed by the parties",
@@ -195,7 +195,7 @@ def _decisions_html(calls: Sequence[Mapping[str, Any]], rounds: Mapping[int, int
         items = "".join(
             f'<li class="{"taken" if o["label"] == call.get("chosen") else ""}">'
             f'{escape(o["label"])}) {escape(o["text"])}, worth '
-            f'{"?" if o["worth"] is None else format(o["worth"], "g")}</li>'
+            f'{"not known yet" if o["worth"] is None else format(o["worth"], "g")}</li>'
             for o in call["options"])
         forced = " (the only sound move: no model call)" if call.get("prompt") == \
             "guard:forced" else ""
