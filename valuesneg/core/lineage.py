@@ -24,7 +24,6 @@ Pure: the caller reads and writes files, and signs (``Ledger`` takes a signing f
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import strict_json
 from .canonical import GENESIS_PREV, canonical_json, sha256_hex
 from .errors import ProtocolViolation
 from .ids import CORE
@@ -310,9 +310,9 @@ def _wrapper(number: int, text: str) -> dict[str, Any]:
     if not text.strip():
         raise LineageError(number, "blank line inside the lineage")
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise LineageError(number, f"not JSON ({error.msg})", "malformed") from None
+        raw = strict_json.loads(text)
+    except strict_json.JsonInputError as error:
+        raise LineageError(number, str(error), "malformed") from None
     if not isinstance(raw, dict) or set(raw) - {"sig"} not in _WRAPPERS:
         raise LineageError(
             number,

@@ -7,13 +7,15 @@ parsed from JSON is exactly one of these types or a schema violation.
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.types import NonNegativeInt, StrictBool, StrictFloat
 
+from . import strict_json
 from .errors import Code, ProtocolViolation
-from .ids import Hash, Id, Rationale
+from .ids import CORE, Hash, Id, Rationale
 
 Units = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 Tick = Annotated[int, Field(strict=True, ge=0)]
@@ -249,17 +251,63 @@ RECORD_TYPES: tuple[type[Header], ...] = (
 KINDS: tuple[str, ...] = tuple(t.model_fields["kind"].default for t in RECORD_TYPES)
 # Kinds a party may never send: only the core's own decisions produce them.
 CORE_KINDS = frozenset({"tier_break", "grant", "outcome", "denial"})
+PARTY_KINDS: tuple[str, ...] = tuple(kind for kind in KINDS if kind not in CORE_KINDS)
 
 RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 
 
 def parse_record(data: str | bytes | dict[str, object]) -> Header:
-    """Parse JSON text or a decoded object into a record, or refuse it as a schema violation."""
+    """Parse JSON text or a decoded object into a record, or refuse it as a schema violation.
+
+    Text goes through the strict parser (no repeated key, NaN or lone surrogate), then both
+    forms are validated alike, so a record means the same whichever way it arrived."""
     try:
-        if isinstance(data, dict):
-            return RECORD_ADAPTER.validate_python(data)
-        return RECORD_ADAPTER.validate_json(data)
+        raw = data if isinstance(data, dict) else strict_json.loads(data)
+    except strict_json.JsonInputError as error:
+        raise ProtocolViolation(Code.SCHEMA, "(record)", str(error)) from None
+    _check_kind(raw)
+    try:
+        return RECORD_ADAPTER.validate_python(raw)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "(record)"
         raise ProtocolViolation(Code.SCHEMA, field, first["msg"]) from None
+
+
+def _check_kind(raw: object) -> None:
+    """Say what is wrong with ``kind`` before the schema of a kind the record is not (a
+    party's grant would otherwise be told a grant_id is missing)."""
+    if not isinstance(raw, dict):
+        raise ProtocolViolation(
+            Code.SCHEMA, "(record)", f"a record is a JSON object, not {_json_type(raw)}"
+        )
+    kind = raw.get("kind")
+    if isinstance(kind, str) and kind in CORE_KINDS and raw.get("sender") != CORE:
+        raise ProtocolViolation(
+            Code.FORGED_CORE_RECORD, "kind", f"only the core sends {kind} records"
+        )
+    if isinstance(kind, str) and kind in KINDS:
+        return
+    if "kind" not in raw:
+        found = "missing"
+    elif isinstance(kind, str):
+        close = difflib.get_close_matches(kind, KINDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        found = f"unknown kind {_shorten(kind)}{hint}"
+    else:
+        found = f"{_json_type(kind)}, not a kind"
+    raise ProtocolViolation(
+        Code.SCHEMA, "kind", f"{found}; a party sends {', '.join(PARTY_KINDS)}"
+    )
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
+
+
+def _shorten(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= 32 else text[:29] + "..."

@@ -1,0 +1,133 @@
+"""Strict JSON: the one parser every JSON text entering valuesneg goes through.
+
+``json.loads`` accepts text that other readers see differently, so a record could mean one
+thing to the core and another to a reviewer's tool: a key repeated in one object (the last
+value wins here, the first in some readers), NaN and Infinity (not JSON at all), numbers that
+overflow to infinity, integers too long for CPython to convert, lone surrogates (legal
+escapes, but not Unicode: the text could never be hashed) and nesting deep enough to exhaust
+the stack. Each is refused here with one line naming what was found.
+
+Pure: the caller reads the bytes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+from typing import Any
+
+MAX_DEPTH = 64  # records nest about 5 levels, moral graphs and lineage genesis about 8
+MAX_INT_DIGITS = 32  # every integer valuesneg reads fits in 64 bits; a 4,300-digit one is an attack
+
+
+class JsonInputError(ValueError):
+    """Text that is not strict JSON. One line naming no file (the caller knows where the text
+    came from): ``where`` is "line L column C" when the parser knows it, else None."""
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        self.message, self.where = message, where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+def decode_utf8(raw: bytes) -> str:
+    """UTF-8 text without a byte-order mark: the BOM is not part of JSON, and a reader that
+    keeps it would hash other bytes than one that strips it."""
+    if raw.startswith(codecs.BOM_UTF8):
+        raise JsonInputError("starts with a UTF-8 byte-order mark (BOM); save it without one")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise JsonInputError(
+            f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})"
+        ) from None
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse strict JSON, or raise :class:`JsonInputError`."""
+    if isinstance(text, bytes):
+        text = decode_utf8(text)
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_object,
+            parse_constant=_constant,
+            parse_int=_int,
+            parse_float=_float,
+        )
+    except JsonInputError:
+        raise
+    except json.JSONDecodeError as error:
+        raise JsonInputError(
+            f"not valid JSON: {error.msg}", f"line {error.lineno} column {error.colno}"
+        ) from None
+    except RecursionError:
+        raise JsonInputError(f"nested deeper than {MAX_DEPTH} levels") from None
+    _check_tree(value)
+    return value
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise JsonInputError(f"key {_show(key)} appears twice in one object")
+            seen.add(key)
+    return result
+
+
+def _constant(name: str) -> Any:
+    raise JsonInputError(f"{name} is not a JSON number")
+
+
+def _int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise JsonInputError(f"an integer of {len(digits.lstrip('-'))} digits (at most "
+                             f"{MAX_INT_DIGITS})")
+    return int(digits)
+
+
+def _float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise JsonInputError(f"the number {literal[:20]} is too large (not finite as a double)")
+    return value
+
+
+def _check_tree(value: Any) -> None:
+    """Depth and Unicode, walked without recursion so a deep tree cannot exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            _check_text(item)
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            raise JsonInputError(f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            for key in item:
+                _check_text(key)
+            stack.extend((child, depth + 1) for child in item.values())
+        else:
+            stack.extend((child, depth + 1) for child in item)
+
+
+def _check_text(text: str) -> None:
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise JsonInputError(
+            f"a lone surrogate \\u{ord(text[error.start]):04x} in a string (not valid Unicode)"
+        ) from None
+
+
+def _show(key: str) -> str:
+    """A key quoted for a one-line message, however long or hostile."""
+    shown = repr(key[:40]).encode("ascii", "backslashreplace").decode("ascii")
+    return shown if len(key) <= 40 else shown + "..."
