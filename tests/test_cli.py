@@ -218,7 +218,7 @@ def test_scenario_errors_found_after_parsing_name_file_line_and_field(
 
 def test_missing_lineage_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", "/nonexistent/lineage.jsonl"]) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert "file not found" in capsys.readouterr().err
 
 
 def test_console_script_runs_without_a_traceback(tmp_path: Path) -> None:

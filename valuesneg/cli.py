@@ -18,7 +18,8 @@ from valuesneg.core import (
     verify_lines,
 )
 from valuesneg.io.attest import forged_attestations
-from valuesneg.io.files import UserError, read_lines, write_atomic
+from valuesneg.io.files import UserError, read_input, read_json, read_lines, write_atomic
+from valuesneg.io.inputs import RECORD_BYTES
 from valuesneg.signing import check_signatures, head_signed, untrusted_keys
 from valuesneg.transcript import transcript
 
@@ -153,13 +154,14 @@ def _check_outcome_file(lineage: Path, verified: Verified) -> None:
     summary_path = lineage.parent / "outcome.json"
     if not summary_path.exists() or verified.outcome is None:
         return
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise UserError(f"{summary_path}: not JSON ({error.msg})") from None
+    summary = read_json(summary_path)
+    if not isinstance(summary, dict):
+        raise UserError(f"{summary_path}: not a run's outcome (a JSON object)")
     count = len(verified.records) + 1
     if summary.get("lineage_entries") != count or summary.get("lineage_head") != verified.head:
-        raise LineageError(min(count, int(summary.get("lineage_entries") or count)) + 1,
+        claimed = summary.get("lineage_entries")
+        ends = claimed if type(claimed) is int and 0 < claimed < count else count
+        raise LineageError(ends + 1,
                            f"lineage does not end where {summary_path.name} says it does "
                            "(entries dropped or appended)", "truncated")
     if verified.keys is not None and not head_signed(verified, summary.get("lineage_signature")):
@@ -198,10 +200,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except LineageError as error:
         print(f"{path}: line {error.line}: {error.reason}", file=sys.stderr)
         return 2
-    try:
-        text = record_path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UserError(f"{record_path}: cannot read ({error})") from None
+    text = read_input(record_path, RECORD_BYTES)
     try:
         appended = verified.negotiation.apply(parse_record(text))
     except ProtocolViolation as violation:

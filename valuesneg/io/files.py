@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import tempfile
@@ -10,35 +9,35 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from valuesneg.core import Entry
+from valuesneg.core import Entry, strict_json
+from valuesneg.io.inputs import LINEAGE_BYTES, OUTCOME_BYTES, InputError, read_bounded
 
 
 class UserError(Exception):
     """Bad input from the user: printed as one clear line, never as a traceback."""
 
 
-def read_lines(path: Path) -> list[str]:
+def read_input(path: Path, limit: int) -> str:
+    """A user's input file as UTF-8 text, bounded (see ``inputs``), or a ``UserError``."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read ({error})") from None
-    lines = text.split("\n")
+        return strict_json.decode_utf8(read_bounded(path, limit))
+    except (InputError, strict_json.JsonInputError) as error:
+        raise UserError(f"{path}: {error}") from None
+
+
+def read_lines(path: Path, limit: int = LINEAGE_BYTES) -> list[str]:
+    lines = read_input(path, limit).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return lines
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: Path, limit: int = OUTCOME_BYTES) -> Any:
+    """A JSON file, parsed strictly (``core.strict_json``)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: not JSON (line {error.lineno}: {error.msg})") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read ({error})") from None
+        return strict_json.loads(read_input(path, limit))
+    except strict_json.JsonInputError as error:
+        raise UserError(f"{path}: {error}") from None
 
 
 def _read_umask() -> int:

@@ -5,8 +5,8 @@
 - :func:`dump_graph`: writes a graph atomically (temporary file in the same folder, then
   ``os.replace``), so a reader never sees half a file.
 - :func:`graph_json_schema`: the JSON Schema of the format, generated from the model.
-- :func:`read_json_file`: strict JSON reading shared by the importers (no duplicate keys,
-  no NaN/Infinity), raising the caller's error class.
+- :func:`read_json_file`: strict JSON reading shared by the importers (a bounded read of a
+  regular file, then ``core.strict_json``), raising the caller's error class.
 """
 
 from __future__ import annotations
@@ -21,52 +21,22 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from valuesneg.core import strict_json
+from valuesneg.io.inputs import GRAPH_BYTES, InputError, read_bounded
+
 from .errors import DataError, GraphError, format_loc, join_where
 from .model import GRAPH_FORMAT, MoralGraph
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def read_json_file(path: str | Path, error: type[DataError] = GraphError) -> Any:
-    """Parse a JSON file strictly, or raise ``error`` naming the file (and line/column)."""
-    p = Path(path)
+    """Parse a JSON file strictly (bounded read, ``core.strict_json``), or raise ``error``
+    naming the file."""
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise error("file not found", path=p) from None
-    except IsADirectoryError:
-        raise error("is a directory, not a JSON file", path=p) from None
-    except OSError as exc:
-        raise error(f"cannot read: {exc.strerror or exc}", path=p) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise error(f"not UTF-8 text (byte {exc.start})", path=p) from None
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-    except json.JSONDecodeError as exc:
-        raise error(f"not valid JSON: {exc.msg}",
-                    where=f"line {exc.lineno} column {exc.colno}", path=p) from None
-    except _DuplicateKey as exc:
-        raise error(f"not valid JSON for us: key {exc.args[0]!r} appears twice in one object",
-                    path=p) from None
-    except ValueError as exc:  # NaN / Infinity
-        raise error(f"not valid JSON: {exc}", path=p) from None
+        return strict_json.loads(read_bounded(path, GRAPH_BYTES))
+    except InputError as exc:
+        raise error(str(exc), path=Path(path)) from None
+    except strict_json.JsonInputError as exc:
+        raise error(exc.message, where=exc.where, path=Path(path)) from None
 
 
 def _graph_error_from(exc: ValidationError, path: str | Path | None) -> GraphError:
