@@ -37,6 +37,7 @@ from valuesneg.core import (
     Refuse,
     Request,
     content_hash,
+    strict_json,
 )
 from valuesneg.core.view import PartyView
 
@@ -161,6 +162,7 @@ class LLMAgent:
 
     def _parse(self, view: PartyView, text: str) -> tuple[Header | None, str | None, str]:
         try:
+            strict_json.loads(text)  # a key twice or NaN is refused, not resolved by pydantic
             decision = Decision.model_validate_json(text)
             return to_record(view, decision), decision.reasoning, ""
         except ValidationError as error:

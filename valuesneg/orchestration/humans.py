@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.prompt import IntPrompt, Prompt
 from rich.table import Table
 
+from valuesneg.core import strict_json
 from valuesneg.transcript import allocation
 
 Answerer = Callable[[dict[str, Any]], Any]
@@ -125,6 +126,6 @@ class JsonAnswerer:
         if not line:
             raise NoAnswer(f"no answer for {prompt['party']}'s turn (stdin closed)")
         try:
-            return json.loads(line)
-        except json.JSONDecodeError:
+            return strict_json.loads(line)
+        except strict_json.JsonInputError:
             return line.rstrip("\n")

@@ -1,0 +1,56 @@
+"""JSON that enters from a model or a person goes through the strict parser too: a reply with
+a key twice is re-asked with the reason, not resolved by whichever value pydantic keeps."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from valuesneg.agents.llm import LLMAgent
+from valuesneg.agents.models import Message, ModelReply
+from valuesneg.core import Negotiation
+from valuesneg.core.view import view_for
+from valuesneg.orchestration.humans import JsonAnswerer
+from valuesneg.scenario import load_scenario
+
+SCENARIO = Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios" / \
+    "campsite_supplies.yaml"
+
+
+@dataclass
+class Replies:
+    """An endpoint that answers with the given texts in turn, and keeps what it was sent."""
+
+    texts: list[str]
+    sent: list[Sequence[Message]] = field(default_factory=list)
+
+    def complete(self, messages: Sequence[Message], schema: Mapping[str, Any], *,
+                 schema_name: str) -> ModelReply:
+        self.sent.append(messages)
+        return ModelReply(self.texts[len(self.sent) - 1], None, None, 0.01, "replies", 1)
+
+
+def test_a_model_reply_with_a_key_twice_is_re_asked_with_the_reason() -> None:
+    terms = load_scenario(SCENARIO).terms
+    view = view_for(Negotiation(terms), "ana")
+    own = json.dumps({d: 3 for d in terms.contested})
+    twice = ('{"action": "request", "rationale": ["clause:agreement"], "my_units": '
+             + own + ', "my_units": 0}')
+    once = twice.replace(', "my_units": 0}', "}")
+    model = Replies([twice, once])
+    agent = LLMAgent(name="ana", model=model, cards={}, terminal_rules="")
+    record = agent.decide(view)
+    assert [c.valid for c in agent.calls] == [False, True]
+    assert "key 'my_units' appears twice in one object" in model.sent[1][-1].content
+    assert record.kind == "request"
+
+
+def test_a_json_answer_with_a_key_twice_is_passed_on_as_text_for_the_core_to_refuse() -> None:
+    answers = JsonAnswerer(input=io.StringIO('{"kind": "accept", "kind": "refuse"}\n{"a": 1}\n'),
+                           output=io.StringIO())
+    assert answers({"party": "ana"}) == '{"kind": "accept", "kind": "refuse"}'
+    assert answers({"party": "ana"}) == {"a": 1}
