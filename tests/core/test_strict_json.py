@@ -77,7 +77,7 @@ def test_a_party_sending_a_grant_is_told_only_the_core_sends_grants() -> None:
     (None, "null, not a kind"),
     (7, "a number, not a kind"),
     (["accept"], "an array, not a kind"),
-    ("acept", "unknown kind 'acept'; did you mean 'accept'?"),
+    ("hello", "unknown kind 'hello'"),
 ])
 def test_a_bad_kind_gets_a_short_list_of_what_a_party_sends(kind: object, found: str) -> None:
     refused = _refusal({"kind": kind, "sender": "alice"})
@@ -85,6 +85,11 @@ def test_a_bad_kind_gets_a_short_list_of_what_a_party_sends(kind: object, found:
     assert refused.detail.startswith(found)
     assert "tier_break" not in refused.detail and "outcome" not in refused.detail
     assert "request" in refused.detail and "commit" in refused.detail
+
+
+def test_a_misspelled_kind_gets_the_kind_it_is_close_to() -> None:
+    refused = _refusal({"kind": "acept", "sender": "alice"})
+    assert refused.detail == "unknown kind 'acept'; did you mean 'accept'?"
 
 
 def test_a_missing_kind_and_a_non_object_are_named() -> None:

@@ -288,17 +288,15 @@ def _check_kind(raw: object) -> None:
         )
     if isinstance(kind, str) and kind in KINDS:
         return
-    if "kind" not in raw:
-        found = "missing"
-    elif isinstance(kind, str):
-        close = difflib.get_close_matches(kind, KINDS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        found = f"unknown kind {_shorten(kind)}{hint}"
+    close = difflib.get_close_matches(kind, KINDS, n=1) if isinstance(kind, str) else []
+    if close:
+        detail = f"unknown kind {_shorten(str(kind))}; did you mean {close[0]!r}?"
     else:
-        found = f"{_json_type(kind)}, not a kind"
-    raise ProtocolViolation(
-        Code.SCHEMA, "kind", f"{found}; a party sends {', '.join(PARTY_KINDS)}"
-    )
+        found = "missing" if "kind" not in raw else (
+            f"unknown kind {_shorten(kind)}" if isinstance(kind, str)
+            else f"{_json_type(kind)}, not a kind")
+        detail = f"{found}; a party sends {', '.join(PARTY_KINDS)}"
+    raise ProtocolViolation(Code.SCHEMA, "kind", detail)
 
 
 def _json_type(value: object) -> str:
