@@ -41,6 +41,16 @@ def test_what_json_means_is_accepted_unchanged() -> None:
     assert loads(text) == json.loads(text)
     nested = "[" * MAX_DEPTH + "]" * MAX_DEPTH
     assert loads(nested) == json.loads(nested)
+    # What only looks hostile to the fast pre-checks: digits in a string, an escaped
+    # backslash before "ud800", an integer of exactly 32 digits, many shallow brackets.
+    lookalikes = ('{"h": "' + "7" * 64 + '", "s": "\\\\ud800", "n": ' + "9" * 32
+                  + ', "m": [' + "[[]]," * 100 + "[]]}")
+    assert loads(lookalikes) == json.loads(lookalikes)
+
+
+def test_a_raw_surrogate_in_text_handed_over_as_str_is_refused() -> None:
+    with pytest.raises(JsonInputError, match="lone surrogate"):
+        loads('{"a": "' + chr(0xD800) + '"}')
 
 
 def _accept_text(party: str = "alice", tail: str = "") -> str:

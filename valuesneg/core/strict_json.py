@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import re
 from typing import Any
 
 MAX_DEPTH = 64  # records nest about 5 levels, moral graphs and lineage genesis about 8
@@ -43,17 +44,21 @@ def decode_utf8(raw: bytes) -> str:
         ) from None
 
 
+# What only a hostile text holds, found at C speed so that ordinary text (every lineage line
+# is parsed on verify) pays for no Python-level check: a run of digits longer than an integer
+# may be, a surrogate (escaped or raw), and more brackets than the depth bound.
+_LONG_DIGITS = re.compile(rf"[0-9]{{{MAX_INT_DIGITS + 1}}}")
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
 def loads(text: str | bytes) -> Any:
     """Parse strict JSON, or raise :class:`JsonInputError`."""
     if isinstance(text, bytes):
         text = decode_utf8(text)
+    hooks: dict[str, Any] = {"parse_int": _int} if _LONG_DIGITS.search(text) else {}
     try:
         value = json.loads(
-            text,
-            object_pairs_hook=_object,
-            parse_constant=_constant,
-            parse_int=_int,
-            parse_float=_float,
+            text, object_pairs_hook=_object, parse_constant=_constant, parse_float=_float, **hooks
         )
     except JsonInputError:
         raise
@@ -63,7 +68,9 @@ def loads(text: str | bytes) -> Any:
         ) from None
     except RecursionError:
         raise JsonInputError(f"nested deeper than {MAX_DEPTH} levels") from None
-    _check_tree(value)
+    strings = _SURROGATE.search(text) is not None
+    if strings or text.count("[") + text.count("{") > MAX_DEPTH:
+        _check_tree(value, strings)
     return value
 
 
@@ -96,21 +103,24 @@ def _float(literal: str) -> float:
     return value
 
 
-def _check_tree(value: Any) -> None:
-    """Depth and Unicode, walked without recursion so a deep tree cannot exhaust the stack."""
+def _check_tree(value: Any, strings: bool) -> None:
+    """Depth (and Unicode, when ``strings``), walked without recursion so that a deep tree
+    cannot exhaust the stack."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            _check_text(item)
+            if strings:
+                _check_text(item)
             continue
         if not isinstance(item, dict | list):
             continue
         if depth >= MAX_DEPTH:
             raise JsonInputError(f"nested deeper than {MAX_DEPTH} levels")
         if isinstance(item, dict):
-            for key in item:
-                _check_text(key)
+            if strings:
+                for key in item:
+                    _check_text(key)
             stack.extend((child, depth + 1) for child in item.values())
         else:
             stack.extend((child, depth + 1) for child in item)
