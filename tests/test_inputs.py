@@ -110,3 +110,16 @@ def test_verify_refuses_an_outcome_file_with_a_key_twice(
     (tmp_path / "outcome.json").write_text('{"lineage_entries": 1, "lineage_entries": 2}')
     assert main(["verify", str(lineage)]) == 2
     assert "key 'lineage_entries' appears twice" in one_clear_line(capsys)
+
+
+def test_resume_reads_its_lineage_within_bounds(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    scenario = ROOT / "moral_graphs" / "scenarios" / "campsite_supplies.yaml"
+    assert main(["run", str(scenario), "--backend", "scripted", "--out", str(out),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    lineage = out / "lineage.jsonl"
+    lineage.write_bytes(lineage.read_bytes().replace(b'"ana"', b'"an\xff"', 1))
+    assert main(["resume", str(out), "--quiet"]) == 2
+    assert f"{lineage}: not UTF-8 text" in one_clear_line(capsys)

@@ -38,7 +38,8 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from valuesneg.agents.base import Agent
 from valuesneg.core import CORE, Entry, Ledger, LineageError, Outcome, Verified, verify_lines
 from valuesneg.core.lineage import Sign, head_bytes
-from valuesneg.io.files import LineageWriter, UserError, read_json, write_atomic
+from valuesneg.io.files import LineageWriter, UserError, read_input, read_json, write_atomic
+from valuesneg.io.inputs import LINEAGE_BYTES
 from valuesneg.orchestration.driver import Driver, Turn
 from valuesneg.orchestration.graph import THREAD, Observer, drive
 from valuesneg.orchestration.humans import Answerer
@@ -193,7 +194,7 @@ def recover_lineage(path: Path) -> Ledger | None:
     None when not even the genesis entry was written."""
     if not path.exists():
         return None
-    text = path.read_text(encoding="utf-8")
+    text = read_input(path, LINEAGE_BYTES)
     lines = text.split("\n")[:-1]  # the last piece is "" or a line torn before its newline
     whole = _whole_inputs(path, lines)
     if whole != lines or (text and not text.endswith("\n")):
