@@ -43,6 +43,10 @@ from valuesneg.values.vocab import FAIRNESS_PROPERTIES, vocabulary_for
 # parties once took 32 s to refuse) is refused before the terms are built.
 MAX_PARTIES = 64
 MAX_DIMENSIONS = 64
+# Utility points stay far from overflow: with at most 1,000 units a dimension, a utility is at
+# most 6.4e10 and a Nash product of a few parties finite (1e200 in weights once overflowed to
+# infinity mid-run, after the lineage was begun).
+Points = Annotated[float, Field(ge=-1e6, le=1e6)]
 
 
 class _Strict(BaseModel):
@@ -110,13 +114,13 @@ class PartySpec(_Strict):
     """Those of `cards` every party may cite from the start."""
     envelope: dict[Id, tuple[Id, ...]]
     """Per dimension, the scope items the party can act on; overlaps open the negotiation."""
-    weights: dict[Id, float] = {}
+    weights: dict[Id, Points] = {}
     """Utility of one unit of each dimension to this party."""
     needs: dict[Id, Annotated[int, Field(ge=0)]] = {}
     """Units of each dimension the party declares it needs (read by needs coverage)."""
-    contribution: Annotated[float, Field(ge=0)] = 0.0
+    contribution: Annotated[Points, Field(ge=0)] = 0.0
     """What the party brought (read by proportionality)."""
-    reservation: float = 0.0
+    reservation: Points = 0.0
     """The party's utility if nothing is agreed."""
     tiers: dict[Id, Id] | None = None
     """The party's tier on each dimension of its envelope, from `policy.tier_order`; may be

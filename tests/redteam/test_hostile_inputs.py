@@ -136,6 +136,9 @@ CASES = [
             ".nan is not a finite number"),
     Hostile("yaml-inf-weight", "run", scenario("dim:water: 5,", "dim:water: .inf,"), 2,
             ".inf is not a finite number"),
+    Hostile("yaml-weight-overflowing-mid-run", "run", swap(
+        "round_cap: 6", "round_cap: 1", scenario("dim:water: 5,", "dim:water: 1.0e+200,")), 2,
+        "weights.dim:water: Input should be less than or equal to 1000000"),
     Hostile("yaml-python-tag", "run", scenario("title: Two", "x: !!python/object/apply:os.system "
                                                "[echo]\ntitle: Two"), 2, "the tag"),
     Hostile("yaml-timestamp", "run", scenario("title: Two campers share food, water and firewood",
