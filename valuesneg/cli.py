@@ -15,6 +15,7 @@ from valuesneg.core import (
     ProtocolViolation,
     Verified,
     parse_record,
+    strict_json,
     verify_lines,
 )
 from valuesneg.io.attest import forged_attestations
@@ -38,8 +39,8 @@ def _verified(path: Path, *, require_outcome: bool) -> Verified:
 
 def _one_json_document(lines: list[str]) -> bool:
     try:
-        json.loads("\n".join(lines))
-    except ValueError:
+        strict_json.loads("\n".join(lines))
+    except strict_json.JsonInputError:
         return False
     return len(lines) > 1
 

@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = (ROOT / "tests" / "core" / "golden" / "campsite_supplies.jsonl").read_text()
 LINES = GOLDEN.splitlines()
 REQUEST = json.dumps(json.loads(LINES[1])["record"], separators=(",", ":"))  # after line 1
-SCENARIO = (ROOT / "moral_graphs" / "scenarios" / "campsite_supplies.yaml").read_text().replace(
-    "../scarce_supplies.json", str(ROOT / "moral_graphs" / "scarce_supplies.json"))
+SCENARIO = (ROOT / "moral_graphs" / "scenarios" / "campsite_supplies.yaml").read_text()
 GRAPH = (ROOT / "moral_graphs" / "scarce_supplies.json").read_text()
 MAI = (ROOT / "tests" / "values" / "data" / "mai_export_sample.json").read_text()
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -84,8 +83,8 @@ def graph_is(make: Callable[[Path], None]) -> Callable[[Path], None]:
     """A valid scenario whose moral_graph is a special file."""
     def build(path: Path) -> None:
         make(path.with_name("graph.json"))
-        path.write_text(scenario(str(ROOT / "moral_graphs" / "scarce_supplies.json"),
-                                 str(path.with_name("graph.json"))))
+        path.write_text(scenario("moral_graph: scarce_supplies",
+                                 f"moral_graph: {path.with_name('graph.json')}"))
     return build
 
 
@@ -185,6 +184,8 @@ CASES = [
             "line 3: a lone surrogate"),
     Hostile("lineage-100k-deep", "verify", line(2, '"precondition":null', '"precondition":' + DEEP),
             1, "line 2: nested deeper than 64 levels"),
+    Hostile("lineage-a-deep-document-over-lines", "verify", "[\n" + DEEP + "\n]\n", 1,
+            "line 1: line 1 column 2: not valid JSON"),
     Hostile("lineage-huge-int", "verify", line(2, '"seq":1}', '"seq":1' + "0" * 5000 + "}"), 1,
             "line 2: an integer of 5001 digits"),
     Hostile("lineage-not-utf8", "verify", GOLDEN.encode().replace(b"ana", b"an\xff", 1), 2,

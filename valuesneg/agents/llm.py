@@ -148,10 +148,13 @@ class LLMAgent:
 
     def _pick(self, options: list[Option], text: str) -> tuple[Header | None, str | None, str]:
         try:
+            strict_json.loads(text)  # a key twice or NaN is refused, not resolved by pydantic
             choice = MenuChoice.model_validate_json(text)
         except ValidationError as error:
             first = error.errors()[0]
             return None, None, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        except strict_json.JsonInputError as error:
+            return None, None, str(error)
         option = next((o for o in options if o.label == choice.choice.option), None)
         if option is None:
             return None, None, f"option {choice.choice.option!r} is not one of the options"
