@@ -80,6 +80,8 @@ def test_every_entry_point_refuses_special_files_fast(
     reason = REASONS[kind].split(" (")[0] if kind == "oversized" else REASONS[kind]
     if (command, kind) == ("run", "directory"):  # a folder of scenarios, here an empty one
         reason = "no scenario files (*.yaml) in this folder"
+    if (command, kind) == ("verify", "directory"):  # a run folder, here an empty one
+        reason = "not a run folder (no lineage.jsonl in it)"
     assert str(path) in err and reason in err, err
     assert not out.exists()
 
@@ -119,6 +121,8 @@ def test_resume_reads_its_lineage_within_bounds(tmp_path: Path,
     assert main(["run", str(scenario), "--backend", "scripted", "--out", str(out),
                  "--quiet"]) == 0
     capsys.readouterr()
+    for written_last in ("outcome.json", "report.html"):  # as if the run were cut short
+        (out / written_last).unlink()
     lineage = out / "lineage.jsonl"
     lineage.write_bytes(lineage.read_bytes().replace(b'"ana"', b'"an\xff"', 1))
     assert main(["resume", str(out), "--quiet"]) == 2

@@ -16,11 +16,10 @@ from valuesneg.scenario import MAX_PARTIES, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "moral_graphs" / "scenarios" / "campsite_supplies.yaml"
-GRAPH = str(ROOT / "moral_graphs" / "scarce_supplies.json")
 
 
 def campsite(old: str = "", new: str = "") -> str:
-    text = SCENARIO.read_text().replace("../scarce_supplies.json", GRAPH)
+    text = SCENARIO.read_text()
     assert old in text
     return text.replace(old, new, 1)
 

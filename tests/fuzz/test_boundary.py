@@ -32,7 +32,6 @@ LINES = (ROOT / "tests" / "core" / "golden" / "campsite_supplies.jsonl").read_te
 REQUEST: dict[str, Any] = json.loads(LINES[1])["record"]
 SCENARIO: dict[str, Any] = yaml.safe_load(
     (ROOT / "moral_graphs" / "scenarios" / "campsite_supplies.yaml").read_text())
-SCENARIO["moral_graph"] = str(ROOT / "moral_graphs" / "scarce_supplies.json")
 MAI: dict[str, Any] = json.loads((ROOT / "tests" / "values" / "data" /
                                   "mai_export_sample.json").read_text())
 
