@@ -263,7 +263,7 @@ def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenari
 SHIPPED_GRAPHS = Path(__file__).resolve().parent / "moral_graphs"
 
 
-def _load_graph(path: Path, root: yaml.Node | None, name: str) -> MoralGraph:
+def _load_graph(path: Path, root: yaml.Node, name: str) -> MoralGraph:
     """A name without a folder or ``.json`` is a shipped graph, so a scenario copied anywhere
     still finds it; a path is relative to the scenario's folder, and an error says so."""
     shipped = sorted(p.stem for p in SHIPPED_GRAPHS.glob("*.json"))
