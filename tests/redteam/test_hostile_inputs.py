@@ -234,7 +234,7 @@ def _argv(case: Hostile, target: Path, out: Path) -> list[str]:
         return ["graph", "import-mai", str(target), "-o", str(out)]
     if case.command == "run":
         return ["run", str(target), "--backend", "scripted", "--out", str(out)]
-    return ["verify", str(target)]
+    return ["verify", "--unsigned", str(target)]  # the golden lineages are unsigned
 
 
 def judge(case: Hostile, tmp_path: Path) -> tuple[str, str]:
