@@ -44,21 +44,24 @@ def decode_utf8(raw: bytes) -> str:
         ) from None
 
 
-# What only a hostile text holds, found at C speed so that ordinary text (every lineage line
-# is parsed on verify) pays for no Python-level check: a run of digits longer than an integer
-# may be, a surrogate (escaped or raw), and more brackets than the depth bound.
-_LONG_DIGITS = re.compile(rf"[0-9]{{{MAX_INT_DIGITS + 1}}}")
-_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+# An escaped surrogate (``\\ud800``) found at C speed, so that ordinary text (every lineage
+# line is parsed on verify) pays for no Python-level walk of its strings.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def loads(text: str | bytes) -> Any:
     """Parse strict JSON, or raise :class:`JsonInputError`."""
     if isinstance(text, bytes):
         text = decode_utf8(text)
-    hooks: dict[str, Any] = {"parse_int": _int} if _LONG_DIGITS.search(text) else {}
+    elif not text.isascii():
+        _check_text(text)  # a raw surrogate in text handed over as str
     try:
         value = json.loads(
-            text, object_pairs_hook=_object, parse_constant=_constant, parse_float=_float, **hooks
+            text,
+            object_pairs_hook=_object,
+            parse_constant=_constant,
+            parse_float=_float,
+            parse_int=_int,
         )
     except JsonInputError:
         raise
@@ -68,7 +71,7 @@ def loads(text: str | bytes) -> Any:
         ) from None
     except RecursionError:
         raise JsonInputError(f"nested deeper than {MAX_DEPTH} levels") from None
-    strings = _SURROGATE.search(text) is not None
+    strings = "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
     if strings or text.count("[") + text.count("{") > MAX_DEPTH:
         _check_tree(value, strings)
     return value
@@ -104,26 +107,26 @@ def _float(literal: str) -> float:
 
 
 def _check_tree(value: Any, strings: bool) -> None:
-    """Depth (and Unicode, when ``strings``), walked without recursion so that a deep tree
-    cannot exhaust the stack."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            if strings:
-                _check_text(item)
-            continue
-        if not isinstance(item, dict | list):
-            continue
+    """Depth (and Unicode, when ``strings``), level by level without recursion, so that a
+    deep tree cannot exhaust the stack."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
         if depth >= MAX_DEPTH:
             raise JsonInputError(f"nested deeper than {MAX_DEPTH} levels")
-        if isinstance(item, dict):
-            if strings:
+        below: list[Any] = []
+        for item in level:
+            if strings and isinstance(item, dict):
                 for key in item:
                     _check_text(key)
-            stack.extend((child, depth + 1) for child in item.values())
-        else:
-            stack.extend((child, depth + 1) for child in item)
+            for child in item.values() if isinstance(item, dict) else item:
+                if isinstance(child, dict | list):
+                    below.append(child)
+                elif strings and isinstance(child, str):
+                    _check_text(child)
+        level, depth = below, depth + 1
+    if strings and isinstance(value, str):
+        _check_text(value)
 
 
 def _check_text(text: str) -> None:
