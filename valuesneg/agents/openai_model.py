@@ -18,6 +18,7 @@ other lists its models as `owned_by: "me"`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import random
@@ -316,6 +317,16 @@ class OpenAIChatModel:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A job sent to another process (--executor process:N, ray) carries the endpoint, not
+        # the connection: the copy opens its own client, with the key of its own environment.
+        settings: dict[str, Any] = {
+            "model": self.model, "base_url": self.base_url, "temperature": self.temperature,
+            "seed": self.seed, "max_tokens": self.max_tokens, "timeout": self.timeout,
+            "structured": self.structured, "llama_cpp_python": self._llama_cpp_python,
+            "fold_system": self.fold_system, "retry": self.retry_policy}
+        return (functools.partial(OpenAIChatModel, **settings), ())
 
     @property
     def structured_form(self) -> StructuredForm:

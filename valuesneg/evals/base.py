@@ -9,7 +9,7 @@ lineages and traces it wants a reviewer to be able to replay.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +50,7 @@ class EvalConfig:
     base_url: str | None = None
     progress: bool = True  # a progress bar on the terminal for long runs
     guard: str = "sound"  # LLM agents: pick among sound moves, or "none" (the raw model)
+    executor: str = "local"  # where the negotiations run: local, process:N, ray[:ADDRESS]
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,15 @@ def run_many(work: Callable[[T], R], items: Sequence[T], *, concurrency: int = 1
                     results[futures[future]] = future.result()
                     advance()
     return cast(list[R], results)
+
+
+def progressing(results: Iterable[R], total: int, *, label: str = "",
+                progress: bool = False) -> Iterator[R]:
+    """Pass ``results`` (e.g. from ``run_jobs``) through, advancing a bar as each arrives."""
+    with _bar(label, total, progress) as advance:
+        for result in results:
+            yield result
+            advance()
 
 
 @contextmanager

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import cast, get_args
 
 from valuesneg.io.files import UserError
+from valuesneg.orchestration.executors import add_executor_argument, parse_executor
 
 from .base import Backend, Dataset, DatasetKind, EvalConfig
 
 KINDS: tuple[str, ...] = get_args(DatasetKind)
+# The suites whose negotiations run through an executor; the others run in this process only.
+DISTRIBUTED = ("winwin",)
 # The corpora each suite can run on; the others run on the shipped scenarios only.
 SUITE_DATASETS: dict[str, tuple[str, ...]] = {"winwin": KINDS, "manipulation": ("casino",)}
 # What a suite runs on without --dataset; "scenarios" (the shipped scenarios) otherwise.
@@ -53,6 +56,7 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         help="the OpenAI-compatible endpoint for --backend openai (default "
                              "$OPENAI_BASE_URL, else OpenAI's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_executor_argument(parser)
     parser.set_defaults(func=cmd_eval)
 
 
@@ -69,6 +73,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UserError(f"--dataset {args.dataset}: the {args.suite} suite reads "
                         + (f"only {', '.join(readable)} corpora" if readable
                            else "no corpus (it runs on the shipped scenarios)"))
+    executor = parse_executor(args.executor)
+    if executor.kind != "local" and args.suite not in DISTRIBUTED:
+        raise UserError(f"--executor {executor}: the {args.suite} suite runs in this process "
+                        f"only (suites with executors: {', '.join(DISTRIBUTED)})")
     out = Path(args.out) if args.out else fresh_dir(Path("runs"), f"eval-{args.suite}")
     config = EvalConfig(suite=args.suite, out=out, seed=args.seed, backend=args.backend,
                         strategy=args.strategy, dataset=dataset,
@@ -76,7 +84,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         axes=tuple(dict.fromkeys(args.axes)) if args.axes else None,
                         concurrency=args.concurrency, model=args.model,
                         base_url=args.base_url, progress=not args.no_progress,
-                        guard=args.guard)
+                        guard=args.guard, executor=str(executor))
     started = time.perf_counter()
     result = suite(config)
     metrics_path, report_path = write_outputs(config, result, time.perf_counter() - started)

@@ -42,8 +42,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,10 +55,11 @@ from valuesneg.core import Ledger, Request
 from valuesneg.corpora import CorpusLoad, CorpusScenario, DivisionSpace, UtilitySpace, read_corpus
 from valuesneg.io.files import UserError, write_atomic
 from valuesneg.orchestration.driver import Driver
+from valuesneg.orchestration.executors import parse_executor, run_jobs
 from valuesneg.scenario import Scenario, load_scenario
 from valuesneg.values.model import ValuesCard
 
-from .base import EvalConfig, Plot, SuiteResult, run_many
+from .base import EvalConfig, Plot, SuiteResult, progressing
 from .common import SCENARIOS, chat_model, lineage_verifies, suite_config
 from .winwin_plots import plots
 
@@ -217,10 +217,12 @@ def run(config: EvalConfig) -> SuiteResult:
                         f"{', '.join(sorted(STRATEGIES))})")
     load = read_corpus(config.dataset.kind, config.dataset.path) if config.dataset else None
     cases = cases_for(config, load)
-    with _agents(config) as build:
-        runs = run_many(lambda case: negotiate(case, build(case)), cases,
-                        concurrency=1 if config.backend == "scripted" else config.concurrency,
-                        label="winwin", progress=config.progress)
+    executor = parse_executor(config.executor)
+    with chat_model(config) as model:
+        jobs = [Job(case, config, model) for case in cases]
+        threads = 1 if config.backend == "scripted" else config.concurrency
+        runs = list(progressing(run_jobs(executor, play, jobs, threads=threads), len(jobs),
+                                label="winwin", progress=config.progress))
     _write_lineages(config.out / "lineages", runs)
     ours = [result for result, _ in runs]
     human = [score(c.scenario.name, c.scenario.space, c.scenario.recorded.allocation)
@@ -234,17 +236,25 @@ def run(config: EvalConfig) -> SuiteResult:
                        rows=rows(ours))
 
 
-@contextmanager
-def _agents(config: EvalConfig) -> Iterator[Callable[[Case], dict[str, Agent]]]:
-    with chat_model(config) as model:
-        yield lambda case: make_agents(case, config, model)
+@dataclass(frozen=True)
+class Job:
+    """One negotiation, self-contained so that any executor can run it (see ``play``)."""
+
+    case: Case
+    config: EvalConfig
+    model: ChatModel | None
 
 
-def _write_lineages(folder: Path, runs: Sequence[tuple[Result, Ledger]]) -> None:
+def play(job: Job) -> tuple[Result, str]:
+    """Run ``job``; its result and its lineage as text (a ledger stays where it was made)."""
+    result, ledger = negotiate(job.case, make_agents(job.case, job.config, job.model))
+    return result, "".join(e.line() + "\n" for e in ledger.entries)
+
+
+def _write_lineages(folder: Path, runs: Sequence[tuple[Result, str]]) -> None:
     """Each negotiation's lineage, so a reviewer can ``valuesneg verify`` any of them."""
-    for result, ledger in runs:
-        write_atomic(folder / f"{result.name}.jsonl",
-                     "".join(e.line() + "\n" for e in ledger.entries))
+    for result, lineage in runs:
+        write_atomic(folder / f"{result.name}.jsonl", lineage)
 
 
 def summary(results: Sequence[Result]) -> dict[str, float | int | None]:
