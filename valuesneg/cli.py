@@ -325,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     attest.set_defaults(func=cmd_attest)
     _add_graph(sub)
     _add_eval(sub)
+    _add_tournament(sub)
     return parser
 
 
@@ -332,6 +333,12 @@ def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from valuesneg.evals.cli import add_eval_command
 
     add_eval_command(sub)
+
+
+def _add_tournament(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from valuesneg.tournament.cli import add_tournament_command
+
+    add_tournament_command(sub)
 
 
 def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -61,8 +61,8 @@ def write_outputs(config: EvalConfig, result: SuiteResult, seconds: float) -> tu
     return metrics_path, report_path
 
 
-def render(document: dict[str, Any], result: SuiteResult) -> str:
-    title = f"valuesneg eval {document['suite']}"
+def render(document: dict[str, Any], result: SuiteResult, title: str | None = None) -> str:
+    title = title or f"valuesneg eval {document['suite']}"
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_e(title)}"
              f"</title><style>{STYLE}</style></head><body><h1>{_e(title)}</h1>",
              f"<p>valuesneg {_e(document['version'])}, seed {_e(document['seed'])}, "
