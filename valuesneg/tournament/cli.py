@@ -20,7 +20,8 @@ def add_tournament_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
     where.add_argument("--scenarios", metavar="DIR",
                        help="a folder of two-party scenario files (*.yaml)")
     where.add_argument("--dataset", metavar="KIND:PATH",
-                       help="a public corpus (casino, dond, genius), one scenario per entry")
+                       help="a public corpus (casino, dond, genius), one scenario per entry; "
+                            "a bare 'casino' is the CaSiNo split that ships with valuesneg")
     parser.add_argument("--limit", type=_positive, metavar="N",
                         help="play on the first N scenarios only")
     parser.add_argument("--reps", type=_positive, default=1, metavar="R",
@@ -48,7 +49,8 @@ def cmd_tournament(args: argparse.Namespace) -> int:
     options = Options(competitors=competitors,
                       out=Path(args.out) if args.out else fresh_dir(Path("runs"), "tournament"),
                       scenarios=Path(args.scenarios) if args.scenarios else None,
-                      dataset=parse_dataset(args.dataset), limit=args.limit, reps=args.reps,
+                      dataset=parse_dataset(args.dataset) if args.dataset else None,
+                      limit=args.limit, reps=args.reps,
                       rotate=args.rotate, self_play=args.self_play, seed=args.seed,
                       executor=parse_executor(args.executor), concurrency=args.concurrency,
                       progress=not args.no_progress)

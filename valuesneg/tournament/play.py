@@ -16,6 +16,7 @@ from typing import Any
 from valuesneg.agents.base import Agent
 from valuesneg.agents.factory import with_dependencies
 from valuesneg.agents.llm import LLMAgent, card_texts, describe_terminal_rules
+from valuesneg.agents.menu import Guard
 from valuesneg.agents.models import ChatModel
 from valuesneg.agents.scripted import make_scripted
 from valuesneg.core.division import allocations, check_space
@@ -25,7 +26,17 @@ from valuesneg.evals.winwin import Case, Result, negotiate
 
 from .setup import Cell
 
-Player = str | ChatModel  # a scripted strategy, or the model an LLM competitor speaks through
+
+@dataclass(frozen=True)
+class LLMPlayer:
+    """An LLM competitor in a seat: the model it speaks through (at the cell's seed) and
+    its guard (``sound``: it picks among moves sound for it; ``none``: the raw model)."""
+
+    model: ChatModel
+    guard: Guard
+
+
+Player = str | LLMPlayer  # a scripted competitor's strategy, or an LLM competitor
 SEAT = ("competitor", "role", "utility", "advantage")
 # scores.csv's columns, in order (a cell read back from its JSON file keeps no order).
 COLUMNS = ("cell", "scenario", "rep", "seed", *(f"{k}_{s}" for s in (1, 2) for k in SEAT),
@@ -54,10 +65,12 @@ def seat_agents(case: Case, players: tuple[Player, Player]) -> dict[str, Agent]:
         if isinstance(player, str):
             agents[party] = make_scripted(party, player)
         else:
-            agents[party] = LLMAgent(name=party, model=player, cards=card_texts(case.scenario),
+            agents[party] = LLMAgent(name=party, model=player.model,
+                                     cards=card_texts(case.scenario),
                                      terminal_rules=describe_terminal_rules(
                                          terms.policy.terminal),
-                                     reask_budget=terms.policy.reask_budget)
+                                     reask_budget=terms.policy.reask_budget,
+                                     guard=player.guard)
     # A shipped scenario's waits and deliberation apply to whoever sits in the role.
     return with_dependencies(case.shipped, agents) if case.shipped is not None else agents
 

@@ -25,7 +25,7 @@ from valuesneg.io.files import UserError, write_atomic
 from valuesneg.orchestration.executors import LOCAL, Executor, run_jobs, start
 
 from .outputs import write_outputs
-from .play import CellJob, Player, play_cell
+from .play import CellJob, LLMPlayer, Player, play_cell
 from .setup import Cell, Competitor, load_cases, load_competitors, plan
 from .stats import Row, leaderboard
 
@@ -130,7 +130,7 @@ def players(competitors: Sequence[Competitor], out: Path
     """What sits in a seat: a scripted competitor's strategy, or the model an LLM competitor
     speaks through at a cell's seed (one per competitor and seed; the embedded model's
     server is started once, only if a competitor uses it, and stopped on exit)."""
-    models: dict[tuple[str, int], ChatModel] = {}
+    models: dict[tuple[str, int], LLMPlayer] = {}
     with ExitStack() as stack:
         server: Any = None
 
@@ -142,7 +142,7 @@ def players(competitors: Sequence[Competitor], out: Path
             if key not in models:
                 if competitor.backend == "local" and server is None:
                     server = stack.enter_context(_local_server(out))
-                models[key] = _model(competitor, seed, server)
+                models[key] = LLMPlayer(_model(competitor, seed, server), competitor.guard)
             return models[key]
 
         try:

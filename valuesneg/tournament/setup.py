@@ -38,8 +38,7 @@ class Competitor(BaseModel):
     strategy: str = "values"  # scripted only: a key of STRATEGIES
     model: str | None = None  # openai: the model name
     base_url: str | None = None  # openai: an OpenAI-compatible endpoint (vLLM, Ollama, ...)
-    # The LLM agent's guard on its own decisions. Only ``sound`` is accepted for now: the agent
-    # has no switch to turn it off yet, so ``none`` would silently run a guarded agent.
+    # LLM competitors: pick among moves sound for them (``sound``) or the raw model (``none``).
     guard: Literal["sound", "none"] = "sound"
 
     @property
@@ -80,9 +79,6 @@ def _check(path: Path, entrants: Sequence[Competitor]) -> None:
         if not entrant.llm and entrant.strategy not in STRATEGIES:
             raise UserError(f"{where}.strategy: unknown scripted strategy {entrant.strategy!r} "
                             f"(choose from {', '.join(sorted(STRATEGIES))})")
-        if entrant.llm and entrant.guard == "none":
-            raise UserError(f"{where}.guard: 'none' is not available yet (the LLM agent "
-                            "always runs its sound guard); use 'sound'")
 
 
 def load_cases(scenarios: Path | None, dataset: Dataset | None, limit: int | None
