@@ -42,6 +42,13 @@ def test_workers_import_this_checkout() -> None:
     assert set(run_jobs(RAY, where_valuesneg_is, [1, 2, 3])) == {valuesneg.__file__}
 
 
+def test_a_run_left_early_is_cancelled_and_the_next_one_is_whole() -> None:
+    results = run_jobs(RAY, abs, list(range(-100, 0)))
+    assert next(iter(results)) == 100
+    results.close()  # type: ignore[attr-defined]  # run_jobs gives a generator
+    assert list(run_jobs(RAY, abs, list(range(-100, 0)))) == list(range(100, 0, -1))
+
+
 def test_eval_gives_the_same_metrics_rows_and_lineages_as_local(tmp_path: Path) -> None:
     results = {}
     for executor in ("local", "ray"):

@@ -140,12 +140,7 @@ def _ray(work: Callable[[J], R], jobs: Sequence[J], address: str | None) -> Iter
     start(Executor("ray", address=address))
     task = ray.remote(max_retries=RAY_RETRIES, retry_exceptions=False)(run_chunk)
     workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    refs = [task.remote(work, chunk) for chunk in chunks(jobs, workers)]
-    try:
-        yield from _in_order(ray, refs)
-    finally:
-        for ref in refs:
-            ray.cancel(ref)
+    yield from _in_order(ray, [task.remote(work, chunk) for chunk in chunks(jobs, workers)])
 
 
 def _in_order(ray: Any, refs: list[Any]) -> Iterator[Any]:
@@ -153,13 +148,17 @@ def _in_order(ray: Any, refs: list[Any]) -> Iterator[Any]:
     position = {ref: i for i, ref in enumerate(refs)}
     done: dict[int, list[Any]] = {}
     pending, head = list(refs), 0
-    while head < len(refs):
-        ready, pending = ray.wait(pending, num_returns=1)
-        for ref in ready:
-            done[position[ref]] = ray.get(ref)
-        while head in done:
-            yield from done.pop(head)
-            head += 1
+    try:
+        while head < len(refs):
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                done[position[ref]] = ray.get(ref)
+            while head in done:
+                yield from done.pop(head)
+                head += 1
+    finally:  # an error or a consumer that stops early: drop what has not run yet
+        for ref in pending:
+            ray.cancel(ref)
 
 
 def import_ray() -> Any:
