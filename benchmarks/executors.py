@@ -31,7 +31,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(  # pool and Ray workers import this 
     p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
 
 from valuesneg.evals.base import Dataset, EvalConfig  # noqa: E402
-from valuesneg.evals.winwin import Job, cases_for, make_agents, negotiate  # noqa: E402  # noqa: E402
+from valuesneg.evals.winwin import Job, cases_for, make_agents, negotiate, play  # noqa: E402
 from valuesneg.evals.winwin import run as run_winwin  # noqa: E402
 from valuesneg.orchestration.executors import (  # noqa: E402
     Executor,
@@ -70,6 +70,36 @@ def eval_speedups(casino: Path, limit: int | None, scratch: Path) -> dict[str, A
             "seconds": {k: round(v, 2) for k, v in seconds.items()},
             "speedup": {k: round(seconds["local"] / v, 2) for k, v in seconds.items()
                         if k != "local"}}
+
+
+def cpu_timed(job: Job) -> tuple[int, float]:
+    """Play ``job``; which process did, and the CPU seconds it spent."""
+    started = time.process_time()
+    play(job)
+    return os.getpid(), time.process_time() - started
+
+
+def eval_cpu(casino: Path, limit: int | None, scratch: Path) -> dict[str, Any]:
+    """CPU seconds the eval's negotiations cost, per executor, and on its busiest worker.
+
+    On a machine shared with other work, wall time says how much CPU the others left; CPU
+    seconds say what the jobs cost. local's total over the busiest worker's is the speed-up
+    the executor gives when its workers have free cores (transport and start-up aside)."""
+    config = EvalConfig(suite="winwin", out=scratch, dataset=Dataset("casino", casino),
+                        limit=limit)
+    jobs = [Job(case, config, None) for case in cases_for(config)]
+    figures = {}
+    for name in EXECUTORS:
+        per_worker: dict[int, float] = {}
+        for pid, seconds in run_jobs(parse_executor(name), cpu_timed, jobs):
+            per_worker[pid] = per_worker.get(pid, 0.0) + seconds
+        figures[name] = {"cpu_s": round(sum(per_worker.values()), 2),
+                         "busiest_worker_cpu_s": round(max(per_worker.values()), 2),
+                         "workers": len(per_worker)}
+    for name in EXECUTORS[1:]:
+        figures[name]["speedup_on_free_cores"] = round(
+            figures["local"]["cpu_s"] / figures[name]["busiest_worker_cpu_s"], 2)
+    return figures
 
 
 def noop(job: int) -> int:
@@ -146,6 +176,7 @@ def main() -> int:
         scratch = Path(tmp)
         figures["eval_winwin_casino"] = eval_speedups(args.casino, 20 if args.smoke else None,
                                                       scratch)
+        figures["eval_winwin_cpu"] = eval_cpu(args.casino, 20 if args.smoke else None, scratch)
         figures["ray_overhead"] = ray_overhead(200 if args.smoke else 5000)
         sizes = [10, 50] if args.smoke else [100, 1000, 10_000]
         figures["ray_throughput"] = throughput(args.casino, sizes, scratch)
