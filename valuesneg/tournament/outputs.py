@@ -56,7 +56,7 @@ def report_body(board: dict[str, Any], rows: Sequence[Row]) -> SuiteResult:
              "bootstrap. A pair's win rate counts a tie as half; the sign test drops ties. "
              "Distances are Euclidean, each party's axis divided by its best utility.",
              "scores.csv has every cell with its lineage head; lineages/ has every lineage "
-             "for `valuesneg verify`."]
+             "for `valuesneg verify --unsigned` (cells are not signed, as eval runs are not)."]
     standings = [{k: v for k, v in entry.items() if v is not None}
                  for entry in board["competitors"]]
     return SuiteResult(metrics=metrics, plots=[advantage_plot(board), win_rate_plot(board)],
