@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from valuesneg.cli import main
 from valuesneg.core import verify_lines
 from valuesneg.corpora import load_casino_scenarios
 from valuesneg.evals.winwin import Case
@@ -43,6 +44,16 @@ def tournament(tmp_path: Path, *args: str, competitors: str = THREE,
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, env=env)
     return subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+
+
+def in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str,
+               competitors: str = THREE) -> tuple[int, str, str]:
+    """``valuesneg tournament`` through ``main`` in this process (no interpreter start-up)."""
+    path = tmp_path / "competitors.yaml"
+    path.write_text(competitors)
+    code = main(["tournament", "--competitors", str(path), "--no-progress", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def rows(out: Path) -> list[dict[str, str]]:
@@ -133,56 +144,59 @@ def test_results_are_the_same_bytes_locally_and_on_a_process_pool(tmp_path: Path
     ("competitors:\n  - {name: a}\n", "competitors: List should have at least 2 items"),
     ("competitors: [\n", "not YAML"),
 ])
-def test_bad_competitors_get_one_line_and_nothing_written(tmp_path: Path, competitors: str,
-                                                          message: str) -> None:
+def test_bad_competitors_get_one_line_and_nothing_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], competitors: str, message: str
+) -> None:
     out = tmp_path / "t"
-    done = tournament(tmp_path, "--dataset", f"casino:{CASINO}", "--out", str(out),
-                      competitors=competitors)
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
+    code, _, err = in_process(tmp_path, capsys, "--dataset", f"casino:{CASINO}", "--out",
+                              str(out), competitors=competitors)
+    assert code == 2
+    lines = err.strip().splitlines()
     assert len(lines) == 1 and "competitors.yaml: " in lines[0] and message in lines[0]
     assert not out.exists()
 
 
-def test_another_tournament_is_not_mixed_into_a_folder(tmp_path: Path) -> None:
+def test_another_tournament_is_not_mixed_into_a_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "t"
-    assert tournament(tmp_path, "--dataset", f"casino:{CASINO}", "--out", str(out)
-                      ).returncode == 0
-    done = tournament(tmp_path, "--dataset", f"casino:{CASINO}", "--reps", "2",
-                      "--out", str(out))
-    assert done.returncode == 2
-    assert "holds a different tournament (its reps differs)" in done.stderr
+    assert in_process(tmp_path, capsys, "--dataset", f"casino:{CASINO}", "--out", str(out)
+                      )[0] == 0
+    code, _, err = in_process(tmp_path, capsys, "--dataset", f"casino:{CASINO}", "--reps", "2",
+                              "--out", str(out))
+    assert code == 2
+    assert "holds a different tournament (its reps differs)" in err
 
 
 FIVE = "competitors:\n" + "".join(f"  - {{name: {s}, strategy: {s}}}\n" for s in
                                   ("values", "boulware", "conceder", "linear", "tit-for-tat"))
 
 
-def test_a_killed_tournament_resumes_playing_only_the_unfinished_cells(tmp_path: Path) -> None:
+def test_a_killed_tournament_resumes_playing_only_the_unfinished_cells(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "t"
-    args = ("--dataset", f"casino:{CASINO}", "--rotate", "--reps", "10", "--out", str(out))
+    args = ("--dataset", f"casino:{CASINO}", "--rotate", "--reps", "4", "--out", str(out))
     running = tournament(tmp_path, *args, competitors=FIVE, wait=False)
     assert isinstance(running, subprocess.Popen)
     cells = out / "cells"
     deadline = time.monotonic() + 120
-    while len(list(cells.glob("*.json"))) < 20 and time.monotonic() < deadline:
+    while len(list(cells.glob("*.json"))) < 10 and time.monotonic() < deadline:
         time.sleep(0.05)
     running.send_signal(signal.SIGKILL)
     running.wait()
     kept = {p.name: p.stat().st_mtime_ns for p in cells.glob("*.json")}
-    assert 20 <= len(kept) < 400 and not (out / "scores.csv").exists()
+    assert 10 <= len(kept) < 160 and not (out / "scores.csv").exists()
 
     resumed = tournament(tmp_path, *args, competitors=FIVE)
     assert resumed.returncode == 0, resumed.stderr
-    assert (f"400 cells (5 competitors, 2 scenarios, 10 rep(s)); {len(kept)} already done, "
-            f"{400 - len(kept)} to play") in resumed.stdout
+    assert (f"160 cells (5 competitors, 2 scenarios, 4 rep(s)); {len(kept)} already done, "
+            f"{160 - len(kept)} to play") in resumed.stdout
     assert {p.name: p.stat().st_mtime_ns for p in cells.glob("*.json")
             if p.name in kept} == kept  # the cells done before the kill were not played again
     fresh = tmp_path / "fresh"
-    assert tournament(tmp_path, *args[:-1], str(fresh), competitors=FIVE).returncode == 0
+    assert in_process(tmp_path, capsys, *args[:-1], str(fresh), competitors=FIVE)[0] == 0
     assert (out / "scores.csv").read_bytes() == (fresh / "scores.csv").read_bytes()
     assert (out / "leaderboard.json").read_bytes() == (fresh / "leaderboard.json").read_bytes()
-    assert len(list((out / "lineages").glob("*.jsonl"))) == 400
+    assert len(list((out / "lineages").glob("*.jsonl"))) == 160
 
 
 def test_pareto_distance_is_zero_on_the_frontier_and_measured_to_it_elsewhere() -> None:
