@@ -142,7 +142,8 @@ def test_results_are_the_same_bytes_locally_and_on_a_process_pool(tmp_path: Path
      "competitors.1.guard: Input should be 'sound' or 'none'"),
     ("competitors:\n  - {name: a}\n  - {name: b, backend: vllm}\n", "competitors.1.backend: "),
     ("competitors:\n  - {name: a}\n", "competitors: List should have at least 2 items"),
-    ("competitors: [\n", "not YAML"),
+    ("competitors: [\n", "not YAML: line 2:"),
+    ("competitors:\n  - {name: a}\n  - {name: a}\n  - &x {name: b}\n  - *x\n", "not YAML"),
 ])
 def test_bad_competitors_get_one_line_and_nothing_written(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], competitors: str, message: str

@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from valuesneg.agents.scripted import STRATEGIES
 from valuesneg.corpora import load_corpus
 from valuesneg.evals.base import Dataset
 from valuesneg.evals.winwin import Case, shipped_divisions
+from valuesneg.io import strict_yaml
 from valuesneg.io.files import UserError
+from valuesneg.io.inputs import SCENARIO_BYTES, InputError, read_bounded
 from valuesneg.values.ids import slugify
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # competitor names become parts of file names
@@ -55,11 +56,13 @@ class Competitors(BaseModel):
 def load_competitors(path: Path) -> tuple[Competitor, ...]:
     """The competitors of ``path``; ``UserError`` naming the file and field otherwise."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UserError(f"{path}: cannot read ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise UserError(f"{path}: not YAML ({error})".replace("\n", " ")) from None
+        data, _ = strict_yaml.load(read_bounded(path, SCENARIO_BYTES).decode("utf-8"))
+    except InputError as error:
+        raise UserError(f"{path}: {error}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text") from None
+    except strict_yaml.YamlInputError as error:
+        raise UserError(f"{path}: not YAML: {error}") from None
     try:
         entrants = Competitors.model_validate(data).competitors
     except ValidationError as error:
