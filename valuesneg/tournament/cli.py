@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from valuesneg.evals.cli import _positive, fresh_dir, parse_dataset
-from valuesneg.io.files import UserError
 from valuesneg.orchestration.executors import add_executor_argument, parse_executor
 
 
@@ -43,10 +42,7 @@ def add_tournament_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
 def cmd_tournament(args: argparse.Namespace) -> int:
     from .run import Options, run_tournament
 
-    competitors = Path(args.competitors)
-    if not competitors.is_file():
-        raise UserError(f"--competitors {competitors}: no such file")
-    options = Options(competitors=competitors,
+    options = Options(competitors=Path(args.competitors),
                       out=Path(args.out) if args.out else fresh_dir(Path("runs"), "tournament"),
                       scenarios=Path(args.scenarios) if args.scenarios else None,
                       dataset=parse_dataset(args.dataset) if args.dataset else None,
