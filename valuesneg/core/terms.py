@@ -83,7 +83,7 @@ class Terms(DerivedCache):
     # trusted attestation authorities: Ed25519 keys
     authorities: dict[Id, PublicKey] = Field(default_factory=dict)
     # Waits between other negotiations that an authority vouches for: what makes a shown
-    # dependency cycle checkable by every peer (see ``machine._Step._break_cycle``).
+    # dependency cycle checkable by every peer (see ``bargaining._break_cycle``).
     waits: tuple[AttestedWait, ...] = ()
 
     @model_serializer(mode="wrap")

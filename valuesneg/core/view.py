@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from .ids import Id
-from .machine import Negotiation, owed_acks
+from .machine import Negotiation
 from .records import Allocation, DependencyEdge, Grant, Header
+from .state import owed_acks
 from .terms import Party, Terms
 from .vocabulary import EntryKind
 
