@@ -6,6 +6,7 @@ from __future__ import annotations
 from . import checks, grants, settle
 from .cycles import reaches
 from .errors import Code
+from .fast import built, evolved
 from .records import (
     Accept,
     Allocation,
@@ -20,7 +21,7 @@ from .records import (
     Reservation,
     TierBreak,
 )
-from .state import Phase, Proposal, evolve
+from .state import Phase, Proposal
 from .step import Step
 
 
@@ -58,7 +59,7 @@ def counter(step: Step, record: Counter) -> None:
     if allocation == proposal.allocation:
         raise step.violation(Code.EMPTY_COUNTER, "value", "the counter changes nothing")
     step.rationale(record, record.rationale, "rationale")
-    step.state = evolve(step.state, rounds=step.state.rounds + 1)
+    step.state = evolved(step.state, rounds=step.state.rounds + 1)
     if not _cap_reached(step):
         _propose(
             step, record, allocation, proposal.duration, proposal.reservation,
@@ -72,7 +73,7 @@ def accept(step: Step, record: Accept) -> None:
     state = step.state
     accepted = (*state.accepted, record.sender)
     pending = tuple(p for p in state.pending if p != record.sender)
-    step.state = evolve(state, accepted=accepted, pending=pending)
+    step.state = evolved(state, accepted=accepted, pending=pending)
     if _agreed(step):
         _settle(step, settle.agreed(step.terms, proposal.allocation), proposal)
 
@@ -81,7 +82,7 @@ def defer(step: Step, record: Defer) -> None:
     checks.check_reply(step, record)
     step.rationale(record, record.rationale, "rationale")
     # A defer costs a round, so deferring forever cannot dodge the round cap.
-    step.state = evolve(step.state, rounds=step.state.rounds + 1)
+    step.state = evolved(step.state, rounds=step.state.rounds + 1)
     _cap_reached(step)
 
 
@@ -116,7 +117,7 @@ def silence(step: Step, party: str, tick: int) -> None:
         raise step.violation(
             Code.TICK_TOO_FAR, "tick", f"a timeout is recorded at tick {deadline + 1}"
         )
-    step.state = evolve(state, tick=tick)
+    step.state = evolved(state, tick=tick)
     reply_to = state.proposal.seq if state.proposal else None
     step.emit(
         Refuse,
@@ -134,7 +135,7 @@ def _skip_proposer(step: Step, party: str) -> None:
     """A silent proposer loses its turn (and a round) to the next claimant."""
     claimants = step.terms.claimants
     after = claimants[(claimants.index(party) + 1) % len(claimants)]
-    step.state = evolve(step.state, rounds=step.state.rounds + 1, next_proposer=after)
+    step.state = evolved(step.state, rounds=step.state.rounds + 1, next_proposer=after)
     _cap_reached(step)
 
 
@@ -158,7 +159,7 @@ def _break_cycle(step: Step, record: Refuse) -> None:
     _check_shown_waits(step, record)
     # The tier-break settles this negotiation, so it waits on nothing any more: the shown
     # edges are evidence for the break, never accepted as standing dependencies.
-    step.state = evolve(step.state, rounds=step.state.rounds + 1)
+    step.state = evolved(step.state, rounds=step.state.rounds + 1)
     _settle(
         step,
         settle.by_terminal_rules(step.terms, step.state.first_proposal),
@@ -186,11 +187,11 @@ def _refused(step: Step, party: str) -> None:
     assert proposal is not None
     refused = (*state.refused, party)
     pending = tuple(p for p in state.pending if p != party)
-    step.state = evolve(state, refused=refused, pending=pending, rounds=state.rounds + 1)
+    step.state = evolved(state, refused=refused, pending=pending, rounds=state.rounds + 1)
     if _cap_reached(step):
         return
     if not _can_still_agree(step):
-        step.state = evolve(step.state,
+        step.state = evolved(step.state,
             phase=Phase.OPEN,
             proposal=None,
             pending=(),
@@ -209,10 +210,8 @@ def _propose(
     precondition: Precondition | None,
 ) -> None:
     state = step.state
-    # Proposal and State are frozen dataclasses without derived fields: fill them in
-    # directly, as evolve does, instead of paying for __init__'s per-field setattr.
-    proposal = object.__new__(Proposal)
-    proposal.__dict__.update(
+    proposal = built(
+        Proposal,
         seq=record.seq,
         proposer=record.sender,
         tick=record.tick,
@@ -226,7 +225,7 @@ def _propose(
         first = {**first, record.sender: record.tick}
     pending = tuple(p for p in step.facts.claimants if p != record.sender)
     asks = {**state.asks, record.sender: allocation}
-    step.state = evolve(state,
+    step.state = evolved(state,
         phase=Phase.PROPOSED,
         proposal=proposal,
         pending=pending,
@@ -292,7 +291,7 @@ def _settle(
         justification=justification,
     )
     assert isinstance(outcome, Outcome)
-    step.state = evolve(step.state, phase=Phase.SETTLED, outcome=outcome, pending=())
+    step.state = evolved(step.state, phase=Phase.SETTLED, outcome=outcome, pending=())
     agreed = settlement.terminal == "agreement" and proposal is not None
     duration = proposal.duration if agreed and proposal else terms.policy.grant_duration_cap
     clause = (

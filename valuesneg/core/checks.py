@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from .cycles import find_cycle
 from .errors import Code
+from .fast import evolved
 from .ids import CORE
 from .records import (
     CORE_KINDS,
@@ -22,7 +23,7 @@ from .records import (
     Request,
     Revocation,
 )
-from .state import GrantState, Phase, Proposal, Role, evolve
+from .state import GrantState, Phase, Proposal, Role
 from .step import Step
 
 
@@ -265,7 +266,7 @@ def check_dependencies(step: Step, record: Request) -> None:
     cycle = find_cycle(edges)
     if cycle:
         raise step.violation(Code.DEPENDENCY_CYCLE, "depends_on", " -> ".join(cycle))
-    step.state = evolve(step.state, dependencies=frozenset(edges))
+    step.state = evolved(step.state, dependencies=frozenset(edges))
 
 
 def check_scope(step: Step, scope: Mapping[str, tuple[str, ...]]) -> None:

@@ -7,8 +7,9 @@ from dataclasses import replace
 
 from . import checks
 from .errors import Code
+from .fast import evolved
 from .records import Ack, Commit, EnvelopeUpdate, Grant, Preemption, Revocation
-from .state import GrantState, Proposal, evolve, owed_acks
+from .state import GrantState, Proposal, owed_acks
 from .step import Step
 from .terms import Envelope
 
@@ -44,13 +45,13 @@ def issue(
     )
     assert isinstance(grant, Grant)
     grants = {**step.state.grants, grant.grant_id: GrantState(grant)}
-    step.state = evolve(step.state, grants=grants)
+    step.state = evolved(step.state, grants=grants)
     return grant
 
 
 def end(step: Step, grant_id: str, how: str) -> None:
     grants = {**step.state.grants, grant_id: replace(step.state.grants[grant_id], ended_by=how)}
-    step.state = evolve(step.state, grants=grants)
+    step.state = evolved(step.state, grants=grants)
 
 
 def commit(step: Step, record: Commit) -> None:
@@ -92,7 +93,7 @@ def ack(step: Step, record: Ack) -> None:
             Code.NOTHING_TO_ACK, "grant_id", f"{record.grant_id!r} has not ended or is acked"
         )
     grants = {**step.state.grants, record.grant_id: replace(grant_state, acked=True)}
-    step.state = evolve(step.state, grants=grants)
+    step.state = evolved(step.state, grants=grants)
 
 
 def revocation(step: Step, record: Revocation) -> None:
@@ -145,7 +146,7 @@ def envelope(step: Step, record: EnvelopeUpdate) -> None:
     new = Envelope(scope=record.scope)
     if new.version == step.state.envelopes[record.sender].version:
         raise step.violation(Code.ILLEGAL_TRANSITION, "scope", "the envelope is unchanged")
-    step.state = evolve(step.state, envelopes={**step.state.envelopes, record.sender: new})
+    step.state = evolved(step.state, envelopes={**step.state.envelopes, record.sender: new})
     for grant_state in list(step.state.grants.values()):
         grant = grant_state.grant
         if grant_state.ended_by is None and record.sender in (grant.grantee, *grant.grantors):
@@ -171,7 +172,7 @@ def expire(step: Step, tick: int) -> None:
     if tick > last:
         # Time passes to an expiry, never beyond the last one: nothing is left to end.
         raise step.violation(Code.TICK_TOO_FAR, "tick", f"the last grant expires at {last}")
-    step.state = evolve(step.state, tick=tick)
+    step.state = evolved(step.state, tick=tick)
     for grant_state in ended:
         grant = grant_state.grant
         step.emit(Revocation, grant_id=grant.grant_id, clause=step.terms.policy.clauses.expiry)

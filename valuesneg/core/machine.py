@@ -93,10 +93,6 @@ class Negotiation:
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
         self._facts = Facts(terms)
-        # Views (view.py) keep what they can share between turns here: derived from the
-        # terms alone (keyed by party, revealed cards, envelope), so every negotiation under
-        # the same (frozen) terms object shares it.
-        self._view_memo: dict[Any, Any] = terms.view_memo
         self._state = State(
             next_proposer=terms.claimants[0], envelopes={p.id: p.envelope for p in terms.parties}
         )
@@ -110,15 +106,15 @@ class Negotiation:
         return self._state.outcome
 
     def apply(self, record: Header) -> tuple[Header, ...]:
-        return self._apply_wire(record)[0]
+        return self.apply_with_wire(record)[0]
 
-    def _apply_wire(self, record: Header) -> tuple[tuple[Header, ...], dict[str, Any]]:
+    def apply_with_wire(self, record: Header) -> tuple[tuple[Header, ...], dict[str, Any]]:
         """``apply``, also returning the record's wire form (``wire.wire_form``), so a
         ledger hashes the dump re-validation started from instead of serialising again."""
         valid, wire = wire_form(record, self._state.next_seq)
-        return self._apply_valid(valid), wire
+        return self.apply_validated(valid), wire
 
-    def _apply_valid(self, record: Header) -> tuple[Header, ...]:
+    def apply_validated(self, record: Header) -> tuple[Header, ...]:
         """``apply`` for a record that is already the schema's own output (``parse_record``
         just built it, as replay does): re-validating it would rebuild an equal record."""
         step = Step(self.terms, self._state, self._facts)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from .records import Allocation, Grant, Outcome, Precondition, Reservation
 from .terms import Envelope, Terms
@@ -103,10 +102,3 @@ def deadline(terms: Terms, state: State) -> int | None:
         return state.tick + terms.policy.timeout_ticks
     return None
 
-
-def evolve(state: State, **changes: Any) -> State:
-    """``dataclasses.replace`` without re-running ``__init__``: this is the core's hot path,
-    called several times per record, and ``State`` has no derived fields to recompute."""
-    new = object.__new__(State)
-    new.__dict__.update(state.__dict__, **changes)
-    return new

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import Code, ProtocolViolation
+from .fast import evolved
 from .ids import CORE
 from .records import Header
-from .state import State, deadline, evolve
+from .state import State, deadline
 from .terms import Terms
 
 
@@ -62,7 +63,7 @@ class Step:
 
     def take(self, record: Header) -> None:
         """Append a party's record (its checks so far passed): the clock and seq move on."""
-        self.state = evolve(self.state, tick=record.tick, next_seq=self.state.next_seq + 1)
+        self.state = evolved(self.state, tick=record.tick, next_seq=self.state.next_seq + 1)
         self.out.append(record)
 
     def emit(self, record_type: type[Header], **fields: Any) -> Header:
@@ -75,7 +76,7 @@ class Step:
             tick=state.tick,
             **fields,
         )
-        self.state = evolve(state, next_seq=state.next_seq + 1)
+        self.state = evolved(state, next_seq=state.next_seq + 1)
         self.out.append(record)
         return record
 
@@ -91,7 +92,7 @@ class Step:
         # private ones are those in the vocabulary's private set.)
         newly = self.facts.private.intersection(ids)
         if newly and not newly <= state.revealed:
-            self.state = evolve(state, revealed=state.revealed | newly)
+            self.state = evolved(state, revealed=state.revealed | newly)
 
     def deadline(self) -> int | None:
         return deadline(self.terms, self.state)
