@@ -75,6 +75,11 @@ class AgentSpec(_Strict):
     n_ctx: Annotated[int, Field(ge=512, le=32768)] | None = None
     """Context size of this party's embedded server; a party with its own gets its own
     server (unset: the shared one, 8192)."""
+    schema_reasks: Annotated[int, Field(ge=0, le=100)] = 2
+    """Re-asks within one decision after a reply the party's model got wrong (not JSON that
+    fits the schema, or no option of the menu). Separate from the policy's `reask_budget`
+    (re-asks after the core refuses a record), so one turn costs at most
+    `(reask_budget + 1) * (schema_reasks + 1)` model calls."""
     guard: Literal["sound", "none"] = "sound"
     """`sound`: the model picks one of a menu of moves that are sound for the party (never
     an accept below its no-deal value) and cites ids that fit it; `none`: free units and

@@ -30,9 +30,9 @@ from valuesneg.agents.base import Agent
 from valuesneg.agents.factory import llm_agents
 from valuesneg.agents.llm import LLMAgent
 from valuesneg.agents.local_server import LocalModelServer, local_chat_model
-from valuesneg.agents.openai_model import OpenAIChatModel
 from valuesneg.agents.prompts import load_prompt
 from valuesneg.agents.scripted import make_scripted
+from valuesneg.agents.testing import FunctionModel, RecordingModel, never_called
 from valuesneg.core import (
     CORE,
     Accept,
@@ -49,7 +49,6 @@ from valuesneg.core import (
     verify_lines,
 )
 from valuesneg.core.view import view_for
-from valuesneg.evals.bypass import RecordingModel
 from valuesneg.orchestration.driver import Driver
 from valuesneg.scenario import Scenario, load_scenario
 
@@ -224,10 +223,9 @@ def test_the_machiavellian_bluffs_and_threatens_within_the_rules(seed: int) -> N
 # -- prompt injection -------------------------------------------------------------------------
 
 def offline_llm_agents(scenario: Scenario) -> dict[str, Agent]:
-    """The scenario's real LLM agents, over a model endpoint nothing here ever calls: only
-    their prompt rendering is used."""
-    unused = OpenAIChatModel(model="gemma-3-270m", base_url="http://127.0.0.1:9/v1")
-    return llm_agents(scenario, unused)
+    """The scenario's real LLM agents over a model that fails the test if it is ever asked:
+    only their prompt rendering is used."""
+    return llm_agents(scenario, FunctionModel(never_called))
 
 
 def rendered_prompt(agent: LLMAgent, ledger: Ledger, party: str) -> str:

@@ -4,17 +4,14 @@ promises are properties of the menu and the schema, checked here on real scenari
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from valuesneg.agents.base import header, split, utility
 from valuesneg.agents.llm import LLMAgent, card_texts, menu_schema
 from valuesneg.agents.menu import card_dimensions, menu, move_of
-from valuesneg.agents.models import Message, ModelReply
+from valuesneg.agents.testing import Replies
 from valuesneg.core import Accept, Ledger, Request
 from valuesneg.core.view import PartyView, view_for
 from valuesneg.scenario import Scenario, load_scenario
@@ -104,20 +101,6 @@ def test_the_schema_lets_each_option_cite_only_its_own_ids(scenario: Scenario) -
     assert [b["properties"]["option"]["enum"] for b in branches] == [[o.label] for o in options]
     assert [b["properties"]["rationale"]["items"]["enum"] for b in branches] == \
         [list(o.fits) for o in options]
-
-
-@dataclass
-class Replies:
-    """A ChatModel that answers with the given texts in turn and keeps what it was asked."""
-
-    texts: Sequence[str]
-    asked: list[list[Message]] = field(default_factory=list)
-
-    def complete(self, messages: Sequence[Message], schema: dict[str, Any], *,
-                 schema_name: str = "response") -> ModelReply:
-        self.asked.append(list(messages))
-        return ModelReply(text=self.texts[len(self.asked) - 1], prompt_tokens=1,
-                          completion_tokens=1, latency_s=0.01, model="replies", attempts=1)
 
 
 def agent(scenario: Scenario, model: Replies) -> LLMAgent:

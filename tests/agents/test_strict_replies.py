@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from valuesneg.agents.llm import LLMAgent
 from valuesneg.agents.menu import menu
-from valuesneg.agents.models import Message, ModelReply
+from valuesneg.agents.testing import Replies
 from valuesneg.core import Negotiation
 from valuesneg.core.view import PartyView, view_for
 from valuesneg.orchestration.humans import JsonAnswerer
@@ -20,19 +17,6 @@ from valuesneg.scenario import Scenario, load_scenario
 
 SCENARIO = Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios" / \
     "campsite_supplies.yaml"
-
-
-@dataclass
-class Replies:
-    """An endpoint that answers with the given texts in turn, and keeps what it was sent."""
-
-    texts: list[str]
-    sent: list[Sequence[Message]] = field(default_factory=list)
-
-    def complete(self, messages: Sequence[Message], schema: Mapping[str, Any], *,
-                 schema_name: str) -> ModelReply:
-        self.sent.append(messages)
-        return ModelReply(self.texts[len(self.sent) - 1], None, None, 0.01, "replies", 1)
 
 
 def _ana() -> tuple[PartyView, Scenario]:
@@ -50,7 +34,7 @@ def test_a_raw_reply_with_a_key_twice_is_re_asked_with_the_reason() -> None:
     agent = LLMAgent(name="ana", model=model, cards={}, terminal_rules="", guard="none")
     record = agent.decide(view)
     assert [c.valid for c in agent.calls] == [False, True]
-    assert "key 'my_units' appears twice in one object" in model.sent[1][-1].content
+    assert "key 'my_units' appears twice in one object" in model.asked[1][-1].content
     assert record.kind == "request"
 
 
@@ -65,7 +49,7 @@ def test_a_menu_pick_with_a_key_twice_is_re_asked_with_the_reason() -> None:
     agent = LLMAgent(name="ana", model=model, cards={}, terminal_rules="")
     record = agent.decide(view)
     assert [c.valid for c in agent.calls] == [False, True]
-    assert "key 'choice' appears twice in one object" in model.sent[1][-1].content
+    assert "key 'choice' appears twice in one object" in model.asked[1][-1].content
     assert record.kind == options[0].record.kind
 
 

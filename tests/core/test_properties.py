@@ -19,7 +19,7 @@ from valuesneg.core import (
     ProtocolViolation,
     verify_lines,
 )
-from valuesneg.core.machine import find_cycle
+from valuesneg.core.cycles import find_cycle
 from valuesneg.core.mediator import Mediator
 from valuesneg.core.view import PartyView, view_for
 

@@ -80,7 +80,7 @@ def llm_agents(scenario: Scenario, model: ChatModel | ModelPool, explain: bool =
                 if isinstance(model, ModelPool) else model
             agents[party] = LLMAgent(name=party, model=chat, cards=texts,
                                      terminal_rules=rules,
-                                     reask_budget=scenario.terms.policy.reask_budget,
+                                     schema_reasks=spec.schema_reasks,
                                      explain=explain, strategy=spec.strategy,
                                      guard=guard_of(scenario, party, guards))
     return with_dependencies(scenario, agents)

@@ -92,7 +92,11 @@ class LLMAgent:
     model: ChatModel
     cards: Mapping[str, str]  # card or attentional-policy id -> the text the model is shown
     terminal_rules: str
-    reask_budget: int = 2
+    # Re-asks within one decision after a reply the agent cannot use (not JSON that fits
+    # the schema, or not one of the options). Separate from the policy's ``reask_budget``,
+    # which the driver spends re-asking after the core refuses a record: one turn costs at
+    # most (reask_budget + 1) * (schema_reasks + 1) model calls.
+    schema_reasks: int = 2
     explain: bool = False  # ask the model for free-text reasoning, kept in the trace only
     guard: Guard = "sound"
     strategy: str = "values"  # the concession curve the menu starts from (menu.advisor)
@@ -128,7 +132,7 @@ class LLMAgent:
              schema: dict[str, Any], parse: Parse, scripted: dict[str, Any],
              options: list[Option] | None = None) -> Header:
         shown = tuple(o.summary() for o in options or ())
-        for attempt in range(self.reask_budget + 1):
+        for attempt in range(self.schema_reasks + 1):
             reply = self.model.complete(messages, schema, schema_name="decision")
             record, reasoning, problem = parse(reply.text)
             chosen = _label(reply.text) if options else None
@@ -143,7 +147,7 @@ class LLMAgent:
             messages = [*messages, Message("assistant", reply.text),
                         Message("user", f"That reply was not usable: {problem}. Reply again "
                                         "with one JSON object that follows the schema.")]
-        raise NoValidDecision(f"{view.party}: no valid decision in {self.reask_budget + 1} "
+        raise NoValidDecision(f"{view.party}: no valid decision in {self.schema_reasks + 1} "
                               "replies")
 
     def _pick(self, options: list[Option], text: str) -> tuple[Header | None, str | None, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from valuesneg.core import Defer, DependencyEdge, Header, ProtocolViolation, Refuse, Request
-from valuesneg.core.machine import find_cycle
+from valuesneg.core.cycles import find_cycle
 from valuesneg.core.view import PartyView
 
 from .base import Agent, header

@@ -135,7 +135,7 @@ def _genesis_entry(terms: Terms, keys: Mapping[str, str] | None) -> Entry:
     """``make_entry(0, GENESIS_PREV, genesis_body(terms, keys))``, serialising the terms once:
     the terms' canonical JSON is both what ``bound["terms"]`` hashes and part of the entry."""
     dumped, terms_json = terms.canonical
-    bound = terms._bound(sha256_hex(terms_json))
+    bound = terms.hashes_given(sha256_hex(terms_json))
     signed = "" if keys is None else f'"keys":{canonical_json(dict(keys))},'
     # Sorted keys: genesis{bound, format, keys, terms}, prev, seq.
     hashed = (
@@ -190,7 +190,7 @@ class Ledger:
     def apply(self, record: Header) -> tuple[Entry, ...]:
         # The core hands back the wire form it validated the record from, so the record is
         # serialised once for both validation and hashing.
-        records, wire = self.negotiation._apply_wire(record)
+        records, wire = self.negotiation.apply_with_wire(record)
         return self._chain(records, wire)
 
     def timeout(self, party: str, tick: int) -> tuple[Entry, ...]:
@@ -387,7 +387,7 @@ def _feed(negotiation: Negotiation, record: Header, position: int) -> tuple[Head
     try:
         if record.sender != CORE:
             # ``record`` is parse_record's own output: no need to re-validate it.
-            return negotiation._apply_valid(record)
+            return negotiation.apply_validated(record)
         if isinstance(record, Refuse) and record.silent_party is not None:
             return negotiation.timeout(record.silent_party, record.tick)
         if isinstance(record, Revocation):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .cycles import find_cycle
 from .errors import Code, ProtocolViolation
 from .lineage import Entry, Ledger
-from .machine import find_cycle
 from .records import Header, Refuse, Request
 from .terms import Terms
 

@@ -176,14 +176,14 @@ def trade_offs(
         return (), ()
     names = [i.removeprefix(FAIRNESS_PREFIX) for i in ids]
     worst = dict.fromkeys(names, 0.0)
-    memo = terms.view_memo
+    problems = terms.cache.fairness_problems
     for dims in _claimant_groups(terms):
         # Fixed by the terms (no fixed utility): built once per terms object and shared, so
         # its search space (division.maximise) is built once too.
-        key = ("settle.trade_offs", tuple(dims))
-        problem = memo.get(key)
+        key = tuple(dims)
+        problem = problems.get(key)
         if problem is None:
-            problem = memo[key] = division_problem(terms, dims, {})
+            problem = problems[key] = division_problem(terms, dims, {})
         group = {d: allocation[d] for d in dims}
         for m in measure(problem, group, names):
             worst[m.property] = max(worst[m.property], m.magnitude)

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from .cache import TermsCache
 from .canonical import canonical_json, content_hash
 from .confidentiality import Attestation, AttestedWait, PublicKey, hidden_contested_scope
 from .derived import DerivedCache
@@ -83,7 +84,7 @@ class Terms(DerivedCache):
     # trusted attestation authorities: Ed25519 keys
     authorities: dict[Id, PublicKey] = Field(default_factory=dict)
     # Waits between other negotiations that an authority vouches for: what makes a shown
-    # dependency cycle checkable by every peer (see ``machine._Step._break_cycle``).
+    # dependency cycle checkable by every peer (see ``bargaining._break_cycle``).
     waits: tuple[AttestedWait, ...] = ()
 
     @model_serializer(mode="wrap")
@@ -245,20 +246,20 @@ class Terms(DerivedCache):
         return dumped, canonical_json(dumped)
 
     @cached_property
-    def view_memo(self) -> dict[Any, Any]:
-        """What the core derives from these terms once and shares between negotiations:
-        for views (view.py) citable ids per (party, revealed cards), a party's profile per
-        envelope, its static view fields; for settlements (settle.py) the fairness
-        problems. Only ever holds values derived from the terms; ``model_copy`` drops it."""
-        return {}
+    def cache(self) -> TermsCache:
+        """What the core derives from these terms once and shares between negotiations: for
+        views (view.py) a party's profile per envelope, its static view fields and citable
+        ids per revealed cards; for settlements (settle.py) the fairness problems.
+        ``model_copy`` and pickling drop it."""
+        return TermsCache()
 
     def hashes(self) -> dict[str, str | None]:
         """What the genesis entry binds: every input the outcome depends on."""
-        return self._bound(content_hash(self))
+        return self.hashes_given(content_hash(self))
 
-    def _bound(self, terms_hash: str) -> dict[str, str | None]:
-        # ``hashes()`` given the terms' own content hash, for a caller that already holds
-        # the terms' canonical JSON (the genesis entry) and need not serialise them twice.
+    def hashes_given(self, terms_hash: str) -> dict[str, str | None]:
+        """``hashes()`` given the terms' own content hash, for a caller that already holds
+        the terms' canonical JSON (the genesis entry) and need not serialise them twice."""
         bound: dict[str, str | None] = {
             "terms": terms_hash,
             "policy": self.policy.version,

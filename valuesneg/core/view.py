@@ -8,17 +8,16 @@ or unrevealed cards.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 from pydantic import BaseModel, ConfigDict
 
+from .cache import ViewStatics
+from .fast import trusted
 from .ids import Id
-from .machine import Negotiation, owed_acks
+from .machine import Negotiation
 from .records import Allocation, DependencyEdge, Grant, Header
+from .state import owed_acks
 from .terms import Party, Terms
 from .vocabulary import EntryKind
-
-_M = TypeVar("_M", bound=BaseModel)
 
 
 class CitableId(BaseModel):
@@ -77,45 +76,41 @@ def view_for(
     # would only copy it. Dicts are fresh per view, so an agent mutating its view's dicts
     # cannot reach the core's state or another view.
     terms, state = negotiation.terms, negotiation.state
-    memo = negotiation._view_memo
+    cache = terms.cache
     envelope = state.envelopes[party]
-    me_key = ("me", party)
-    cached_me = memo.get(me_key)
-    if cached_me is None or cached_me[0] is not envelope:
+    profile = cache.profiles.get(party)
+    if profile is None or profile[0] is not envelope:
         # Party is frozen: one copy per (party, envelope) is shared by every later view.
-        cached_me = memo[me_key] = (
+        profile = cache.profiles[party] = (
             envelope, terms.party(party).model_copy(update={"envelope": envelope}))
-    me = cached_me[1]
-    static_key = ("static", party)
-    static = memo.get(static_key)
+    me = profile[1]
+    static = cache.statics.get(party)
     if static is None:
-        static = memo[static_key] = (
-            {d: terms.dimension(d).units for d in terms.contested},
-            {d: tuple(c) for d, c in terms.contested.items()},
-            {
+        static = cache.statics[party] = ViewStatics(
+            units={d: terms.dimension(d).units for d in terms.contested},
+            claimants={d: tuple(c) for d, c in terms.contested.items()},
+            my_tiers={
                 d: terms.policy.tier_of(party, d)
                 for d in terms.contested
                 if party in terms.contested[d]
             },
-            tuple(terms.policy.tier_order),
-            {p.id for p in terms.parties if party in p.represents},
+            tier_order=tuple(terms.policy.tier_order),
+            teams=frozenset(p.id for p in terms.parties if party in p.represents),
         )
-    units, claimants, my_tiers, tier_order, teams = static
     vocab = terms.vocabulary
     # What a party may cite changes only when a card is revealed, and CitableId is frozen,
     # so the tuple is built once per (party, revealed) and shared by every later view.
     key = (party, state.revealed)
-    citable = memo.get(key)
+    citable = cache.citable.get(key)
     if citable is None:
-        citable = memo[key] = tuple(
-            _trusted(CitableId, id=i, kind=entry.kind, own=entry.owner == party)
+        citable = cache.citable[key] = tuple(
+            trusted(CitableId, id=i, kind=entry.kind, own=entry.owner == party)
             for i in vocab.admissible_ids(party, state.revealed)
             if (entry := vocab.get(i)) is not None
         )
-    peers_key = ("peers", party, state.revealed)
-    revealed_by_peers = memo.get(peers_key)
+    revealed_by_peers = cache.revealed_by_peers.get(key)
     if revealed_by_peers is None:
-        revealed_by_peers = memo[peers_key] = tuple(
+        revealed_by_peers = cache.revealed_by_peers[key] = tuple(
             sorted(
                 i for i in state.revealed if (e := vocab.get(i)) is not None and e.owner != party
             )
@@ -124,7 +119,7 @@ def view_for(
     table = (
         None
         if proposal is None
-        else _trusted(
+        else trusted(
             Table,
             seq=proposal.seq,
             proposer=proposal.proposer,
@@ -135,22 +130,22 @@ def view_for(
     grants = state.grants
     if grants:
         live = [g.grant for g in grants.values() if g.current(state.tick)]
-        my_grants = tuple(g for g in live if (g.grantee == party or g.grantee in teams)
+        my_grants = tuple(g for g in live if (g.grantee == party or g.grantee in static.teams)
                           and envelope.projection(g.dimension))
         owed = owed_acks(state, party)
         preemptible = tuple(g for g in live if _may_preempt(terms, party, g))
     else:
         my_grants = owed = preemptible = ()
-    return _trusted(
+    return trusted(
         PartyView,
         negotiation=terms.negotiation,
         party=party,
         me=me,
         envelope_version=me.envelope.version,
-        units=dict(units),
-        claimants=dict(claimants),
-        my_tiers=dict(my_tiers),
-        tier_order=tier_order,
+        units=dict(static.units),
+        claimants=dict(static.claimants),
+        my_tiers=dict(static.my_tiers),
+        tier_order=static.tier_order,
         phase=state.phase.value,
         legal_kinds=negotiation.legal_kinds(party),
         table=table,
@@ -169,18 +164,6 @@ def view_for(
         dependencies=tuple(DependencyEdge(waiter=a, waits_on=b)
                            for a, b in sorted(state.dependencies)),
     )
-
-
-def _trusted(cls: type[_M], **fields: Any) -> _M:
-    """``cls.model_construct(**fields)`` for a model given every one of its fields, in
-    declaration order, from the core's own validated data: what ``model_construct`` does,
-    without its per-field alias and default handling (which dominated building a view)."""
-    model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", fields)
-    object.__setattr__(model, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
-    return model
 
 
 def _may_preempt(terms: Terms, party: str, grant: Grant) -> bool:

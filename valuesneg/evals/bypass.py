@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from valuesneg.agents.adversarial import (
@@ -54,9 +54,10 @@ from valuesneg.agents.adversarial import (
 )
 from valuesneg.agents.base import Agent
 from valuesneg.agents.llm import LLMAgent, card_texts, describe_terminal_rules
-from valuesneg.agents.models import ChatModel, Message, ModelReply
+from valuesneg.agents.models import ChatModel
 from valuesneg.agents.openai_model import OpenAIChatModel
 from valuesneg.agents.prompts import load_prompt
+from valuesneg.agents.testing import RecordingModel
 from valuesneg.core import CORE, Code, Header, Ledger, ProtocolViolation, Terms, parse_record
 from valuesneg.core.view import view_for
 from valuesneg.orchestration.driver import Driver, check_sender
@@ -187,19 +188,6 @@ def probe_attack(attack: Attack, scenarios: Sequence[Scenario], strategy: str
 
 
 # -- parts 2 and 3: attacking agents in whole negotiations -----------------------------------
-
-@dataclass
-class RecordingModel:
-    """A real chat model, with the text of every message it was sent kept for checking."""
-
-    inner: ChatModel
-    sent: list[str] = field(default_factory=list)
-
-    def complete(self, messages: Sequence[Message], schema: Mapping[str, Any], *,
-                 schema_name: str) -> ModelReply:
-        self.sent.extend(m.content for m in messages)
-        return self.inner.complete(messages, schema, schema_name=schema_name)
-
 
 @dataclass(frozen=True)
 class AgentRun:

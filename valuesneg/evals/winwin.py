@@ -180,7 +180,6 @@ def make_agents(case: Case, config: EvalConfig, model: ChatModel | None) -> dict
     texts = card_texts(_Cards(case.scenario.cards))
     rules = describe_terminal_rules(terms.policy.terminal)
     return {p: LLMAgent(name=p, model=model, cards=texts, terminal_rules=rules,
-                        reask_budget=terms.policy.reask_budget,
                         guard="none" if config.guard == "none" else "sound")
             for p in terms.party_ids}
 

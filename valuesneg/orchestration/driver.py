@@ -33,8 +33,8 @@ from valuesneg.core import (
     Terms,
     parse_record,
 )
-from valuesneg.core.machine import wire_form
 from valuesneg.core.view import view_for
+from valuesneg.core.wire import wire_form
 from valuesneg.scenario import Scenario
 from valuesneg.signing import RunKeys
 

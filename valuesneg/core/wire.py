@@ -1,0 +1,60 @@
+"""Wire forms: a record as the schema sees it, whatever the caller built in process.
+
+A record built with ``model_construct`` may have skipped validation; the core judges only
+what would survive the wire, so every party record is dumped to JSON and parsed back first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import Code, ProtocolViolation
+from .records import RECORD_TYPES, Header, parse_record
+
+# How many fields each record type has (a wire dump of a complete record has one key each).
+_FIELD_COUNT: Mapping[type[Header], int] = {t: len(t.model_fields) for t in RECORD_TYPES}
+
+
+def revalidated(record: object, seq: int) -> Header:
+    """The record as the schema sees it (a violation is reported at ``seq``)."""
+    return _revalidated_wire(record, seq)[0]
+
+
+def wire_form(record: object, seq: int) -> tuple[Header, dict[str, Any]]:
+    """``revalidated(record, seq)`` and its ``model_dump(mode="json")``: the record as the
+    schema sees it and as it goes on the wire.
+
+    The dump re-validation started from is reused when it is the validated record's own:
+    re-validating a dump is the identity on it for every kind a party may send, all of whose
+    fields are strict, so a ledger hashes it instead of serialising the record again.
+    """
+    valid, wire = _revalidated_wire(record, seq)
+    if type(record) is not type(valid) or len(wire) != _FIELD_COUNT[type(valid)]:
+        # A subclass (which may serialise itself its own way) or a record missing a
+        # defaulted field: its dump is not the validated record's; serialise that one.
+        wire = valid.model_dump(mode="json")
+    return valid, wire
+
+
+def _revalidated_wire(record: object, seq: int) -> tuple[Header, dict[str, Any]]:
+    if not isinstance(record, Header):
+        raise ProtocolViolation(Code.SCHEMA, "(record)", "not a record", seq=seq)
+    try:
+        dumped = record.model_dump(mode="json", warnings=False)
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ProtocolViolation(Code.SCHEMA, "(record)", f"cannot serialise: {error}",
+                                seq=seq) from None
+    try:
+        return parse_record(dumped), dumped
+    except ProtocolViolation as violation:
+        violation.seq = seq
+        raise
+
+
+def kind_of(record: Header) -> str:
+    """The record's ``kind``, refusing an object that only looks like a record."""
+    kind = getattr(record, "kind", None)
+    if not isinstance(kind, str):
+        raise ProtocolViolation(Code.SCHEMA, "kind", "not a record")
+    return kind
