@@ -69,7 +69,6 @@ def seat_agents(case: Case, players: tuple[Player, Player]) -> dict[str, Agent]:
                                      cards=card_texts(case.scenario),
                                      terminal_rules=describe_terminal_rules(
                                          terms.policy.terminal),
-                                     reask_budget=terms.policy.reask_budget,
                                      guard=player.guard)
     # A shipped scenario's waits and deliberation apply to whoever sits in the role.
     return with_dependencies(case.shipped, agents) if case.shipped is not None else agents
