@@ -28,6 +28,13 @@ def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
     verify = commands.add_parser("verify", help="re-check every lineage and the ledger")
     verify.add_argument("dir", help="the run folder")
     verify.set_defaults(func=cmd_verify)
+    experiment = commands.add_parser(
+        "experiment", help="an experiment's arms over many seeds, with 95% CIs")
+    experiment.add_argument("file", help="an experiment (e.g. evals/population/*.yaml)")
+    experiment.add_argument("--seeds", type=_positive, default=10, help="seeds 0..N-1 per arm")
+    experiment.add_argument("--out", help="output folder (default runs/experiment-NAME)")
+    _add_common(experiment)
+    experiment.set_defaults(func=cmd_experiment)
     schema = commands.add_parser("schema", help="JSON Schema of a population config")
     schema.set_defaults(func=cmd_schema)
 
@@ -62,6 +69,27 @@ def cmd_resume(args: argparse.Namespace) -> int:
     out = Path(args.dir)
     began = time.monotonic()
     _done(out, resume(out, args.executor, progress=not args.quiet), time.monotonic() - began)
+    return 0
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from .execute import parse_executor
+    from .experiment import run_experiment
+
+    parse_executor(args.executor)
+    path = Path(args.file)
+    out = Path(args.out or f"runs/experiment-{path.stem}")
+    total = args.seeds
+
+    def tick(what: str) -> None:
+        if not args.quiet:
+            print(f"  {what} done", file=sys.stderr, flush=True)
+
+    result = run_experiment(path, total, out, args.executor, tick)
+    for arm, measures in result["arms"].items():
+        print(f"{arm}: " + "; ".join(f"{m} {v['mean']} [{v['ci95'][0]}, {v['ci95'][1]}]"
+                                     for m, v in measures.items()))
+    print(f"{out / 'results.json'}")
     return 0
 
 

@@ -108,7 +108,12 @@ def load_config(path: str | Path, **overrides: Any) -> PopulationConfig:
         raise UserError(f"{path}: not YAML or JSON{where}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: must be a mapping of settings")
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    return config_from({**data, **{k: v for k, v in overrides.items() if v is not None}},
+                       path)
+
+
+def config_from(data: Mapping[str, Any], path: Path) -> PopulationConfig:
+    """A config from settings read from ``path``: validated, its paths resolved from there."""
     config = parse_config(data, path)
     return config.model_copy(update={
         "moral_graph": str(_graph_path(config.moral_graph, path)),

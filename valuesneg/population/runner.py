@@ -86,7 +86,7 @@ def _run(config: PopulationConfig, out: Path, executor_spec: str,
                                   work, tick)
             _close_generation(run, generation, results, journals, scores)
     document = metrics(config, run.rows, run.members, run.credibility, run.adoptions,
-                       run.switches, lineages=run.recorded)
+                       run.switches, lineages=run.recorded, wisdom=scores)
     write_atomic(out / "metrics.json", json.dumps(document, indent=2, sort_keys=True) + "\n")
     from .report import render
 

@@ -14,7 +14,7 @@ from .world import Member
 Summary = Mapping[str, Any]
 BASE_COLUMNS = ("generation", "encounters", "agreement_rate", "mean_payoff", "honest_payoff",
                 "misreport_payoff", "flagged_rate", "honest_credibility",
-                "misreport_credibility", "adoptions", "switches", "mean_wisdom",
+                "misreport_credibility", "misreport_share", "adoptions", "switches", "mean_wisdom",
                 "distinct_cards")
 
 
@@ -40,6 +40,8 @@ def generation_row(generation: int, members: Sequence[Member], results: Sequence
                                      if not is_misreport(m.strategy)]),
         "misreport_credibility": _mean([credibility.score(m.id) for m in members
                                         if is_misreport(m.strategy)]),
+        "misreport_share": round(sum(is_misreport(m.strategy) for m in members)
+                                 / len(members), 6),
         "adoptions": sum(e["event"] == "adoption" for e in events),
         "switches": sum(e["event"] == "switch" for e in events),
         "mean_wisdom": _mean([statistics.fmean(wisdom[c] for c in m.cards) for m in members]),
@@ -60,7 +62,7 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def metrics(config: PopulationConfig, rows: Sequence[Mapping[str, Any]],
             members: Sequence[Member], credibility: Credibility, adoptions: int,
-            switches: int, lineages: int) -> dict[str, Any]:
+            switches: int, lineages: int, wisdom: Mapping[str, float]) -> dict[str, Any]:
     """What the run came to: the first and last generation side by side, totals, where the
     ledger ends, and the final population's shares."""
     first, last = rows[0], rows[-1]
@@ -76,6 +78,13 @@ def metrics(config: PopulationConfig, rows: Sequence[Mapping[str, Any]],
         "mean_over_generations": {k: _mean([r[k] for r in rows if r[k] is not None])
                                   for k in ("agreement_rate", "mean_payoff", "honest_payoff",
                                             "misreport_payoff", "flagged_rate")},
+        # Misreporters' payoff minus honest agents' in the generations that had both.
+        "misreport_advantage": _mean([r["misreport_payoff"] - r["honest_payoff"] for r in rows
+                                      if r["misreport_payoff"] is not None
+                                      and r["honest_payoff"] is not None]),
+        "final_misreport_share": round(sum(is_misreport(m.strategy) for m in members)
+                                       / len(members), 6),
+        "final_wisdom": _mean([statistics.fmean(wisdom[c] for c in m.cards) for m in members]),
         "final_shares": {s: round(sum(m.strategy == s for m in members) / len(members), 6)
                          for s in config.strategies},
         "final_cards": _card_counts(members),
