@@ -91,8 +91,10 @@ def _axes(title: str, ylabel: str) -> Any:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(figsize=(8, 3.4))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # generations are whole
     axes.set_title(title)
     axes.set_xlabel("generation")
     axes.set_ylabel(ylabel)
