@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from valuesneg.evals.cli import _positive, fresh_dir
+
 
 def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("population", help="population experiments over generations")
@@ -29,7 +31,7 @@ def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
     verify.add_argument("dir", help="the run folder")
     verify.set_defaults(func=cmd_verify)
     experiment = commands.add_parser(
-        "experiment", help="an experiment's arms over many seeds, with 95% CIs")
+        "experiment", help="an experiment's arms over many seeds, with 95%% CIs")
     experiment.add_argument("file", help="an experiment (e.g. evals/population/*.yaml)")
     experiment.add_argument("--seeds", type=_positive, default=10, help="seeds 0..N-1 per arm")
     experiment.add_argument("--out", help="output folder (default runs/experiment-NAME)")
@@ -54,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     parse_executor(args.executor)  # a bad --executor is refused before anything is written
     config = load_config(args.config, generations=args.generations, seed=args.seed)
     check_world(config, args.config)
-    out = Path(args.out or f"runs/population-{config.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = Path(args.out) if args.out else fresh_dir(Path("runs"), f"population-{config.name}")
     began = time.monotonic()
     metrics = start(config, out, args.executor, progress=not args.quiet)
     _done(out, metrics, time.monotonic() - began)
@@ -120,13 +122,6 @@ def _done(out: Path, metrics: dict[str, object], seconds: float) -> None:
           f"generations in {seconds:.1f}s; last generation: agreement "
           f"{last['agreement_rate']}, mean payoff {last['mean_payoff']}; "
           f"report {out / 'report.html'}")
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text!r}")
-    return value
 
 
 def _non_negative(text: str) -> int:
