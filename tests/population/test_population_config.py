@@ -40,8 +40,8 @@ def test_shipped_experiments_follow_the_schema() -> None:
 def test_loads_resolves_and_overrides(write_config: WriteConfig) -> None:
     config = load_config(write_config(), seed=11, generations=None)
     assert config.seed == 11 and config.generations == SMALL["generations"]
-    assert Path(config.moral_graph).name == "scarce_supplies.json"
-    assert Path(config.moral_graph).is_file() and Path(config.priorities).is_file()
+    # shipped data keeps its name, so config.json is the same bytes on every install
+    assert (config.moral_graph, config.priorities) == ("scarce_supplies", "casino")
     assert list(config.strategies) == ["boulware", "inflate", "values"]
 
 
@@ -69,6 +69,17 @@ def test_bad_config_is_one_line_naming_file_and_field(
     assert err.count("\n") == 1 and err.startswith(f"valuesneg: error: {path}: ")
     assert expected in err
     assert not out.exists()
+
+
+def test_a_graph_file_beside_the_config_is_found(write_config: WriteConfig,
+                                                tmp_path: Path) -> None:
+    graph = tmp_path / "graphs" / "mine.json"
+    graph.parent.mkdir()
+    graph.write_bytes((ROOT / "moral_graphs" / "scarce_supplies.json").read_bytes())
+    config = load_config(write_config(moral_graph="graphs/mine.json"))
+    assert config.moral_graph == str(graph.resolve())
+    assert run_cli("population", "run", str(write_config(moral_graph="graphs/mine.json")),
+                   "--out", str(tmp_path / "out"), "--quiet") == 0
 
 
 def test_missing_field_and_broken_yaml(tmp_path: Path,

@@ -116,8 +116,8 @@ def config_from(data: Mapping[str, Any], path: Path) -> PopulationConfig:
     """A config from settings read from ``path``: validated, its paths resolved from there."""
     config = parse_config(data, path)
     return config.model_copy(update={
-        "moral_graph": str(_graph_path(config.moral_graph, path)),
-        "priorities": str(_priorities_path(config.priorities, path))})
+        "moral_graph": _graph_path(config.moral_graph, path),
+        "priorities": _priorities_path(config.priorities, path)})
 
 
 def parse_config(data: Mapping[str, Any], path: str | Path) -> PopulationConfig:
@@ -130,24 +130,35 @@ def parse_config(data: Mapping[str, Any], path: str | Path) -> PopulationConfig:
         raise UserError(f"{path}: {field}: {message}") from None
 
 
-def _graph_path(value: str, config: Path) -> Path:
-    shipped = SHIPPED_GRAPHS / f"{value}.json"
-    if "/" not in value and not value.endswith(".json") and shipped.exists():
-        return shipped
+def _graph_path(value: str, config: Path) -> str:
+    """A shipped graph keeps its bare name, so a run folder's config.json is the same bytes
+    wherever the project is installed; any other graph becomes an absolute path."""
+    if "/" not in value and not value.endswith(".json"):
+        if not shipped_file(value).exists():
+            raise UserError(f"{config}: moral_graph: {value!r} is neither a shipped graph "
+                            "nor a file")
+        return value
     found = (config.parent / value).resolve()
     if not found.is_file():
         raise UserError(f"{config}: moral_graph: {value!r} is neither a shipped graph nor a "
                         "file")
-    return found
+    return str(found)
 
 
-def _priorities_path(value: str, config: Path) -> Path:
+def _priorities_path(value: str, config: Path) -> str:
     if value == "casino":
-        return SHIPPED_CASINO
+        return value
     found = (config.parent / value).resolve()
     if not found.is_file():
         raise UserError(f"{config}: priorities: {value!r} is not 'casino' nor a file")
-    return found
+    return str(found)
+
+
+def shipped_file(value: str) -> Path:
+    """Where a config's ``moral_graph`` or ``priorities`` value is read from."""
+    if value == "casino":
+        return SHIPPED_CASINO
+    return SHIPPED_GRAPHS / f"{value}.json" if "/" not in value else Path(value)
 
 
 def config_json(config: PopulationConfig) -> str:

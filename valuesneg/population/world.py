@@ -22,7 +22,7 @@ from valuesneg.values.io import load_graph
 from valuesneg.values.model import MoralGraph, WiserEdge
 from valuesneg.values.ranking import rank
 
-from .config import PopulationConfig
+from .config import PopulationConfig, shipped_file
 
 Weights = tuple[tuple[str, float], ...]  # (dimension, utility per unit), sorted by dimension
 
@@ -48,7 +48,7 @@ def rng(seed: int, *what: object) -> random.Random:
 @cache
 def graph(path: str) -> MoralGraph:
     try:
-        return load_graph(path)
+        return load_graph(shipped_file(path))
     except DataError as error:
         raise UserError(str(error)) from None
 
@@ -84,7 +84,7 @@ def check_world(config: PopulationConfig, path: str) -> None:
 def casino_profiles(path: str) -> tuple[tuple[str, Weights], ...]:
     """Every CaSiNo participant's priorities (points per package), in file order."""
     try:
-        dialogues = load_casino(path)
+        dialogues = load_casino(shipped_file(path))
     except DataError as error:
         raise UserError(str(error)) from None
     return tuple((f"casino {d.dialogue_id}/{p.id}",
