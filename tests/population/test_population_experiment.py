@@ -40,6 +40,8 @@ def test_arms_over_seeds_with_intervals(tmp_path: Path) -> None:
     on = result["arms"]["on"]["adoptions"]["values"]
     assert result["difference"]["adoptions"]["values"] == on
     assert result["difference"]["of"] == "on - off"
+    page = (out / "report.html").read_text()
+    assert page.count("<svg") == 1 and "on - off (paired by seed)" in page
     again = tmp_path / "again.json"
     (out / "results.json").rename(again)
     assert run_cli("population", "experiment", str(path), "--seeds", "3", "--out", str(out),

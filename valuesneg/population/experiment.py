@@ -21,6 +21,7 @@ from valuesneg.evals.common import mean_ci
 from valuesneg.io.files import UserError, write_atomic
 
 from .config import config_from
+from .experiment_report import render
 from .runner import resume, start
 from .world import check_world
 
@@ -59,6 +60,7 @@ def run_experiment(path: Path, seeds: int, out: Path, executor: str = "local",
             m: _ci([x - y for x, y in zip(values[first][m], values[second][m], strict=True)])
             for m in measures}}
     write_atomic(out / "results.json", json.dumps(result, indent=2, sort_keys=True) + "\n")
+    write_atomic(out / "report.html", render(result))
     return result
 
 
