@@ -137,3 +137,20 @@ def test_a_second_run_into_the_same_folder_is_refused(
     assert run_cli("population", "run", str(small_run / "config.json"), "--out",
                    str(small_run), "--quiet") == 2
     assert "already holds a population run" in capsys.readouterr().err
+
+
+def test_odd_population_several_meetings_and_the_replicator(
+        write_config: WriteConfig, tmp_path: Path) -> None:
+    """Five agents meeting twice a generation: two pairs each time, one sits out."""
+    out = tmp_path / "odd"
+    _run(write_config(agents=5, generations=2, encounters_per_agent=2,
+                      dynamics={"rule": "replicator", "rate": 0.5}), out)
+    summaries = [json.loads(x) for x in read_lines(out / "population.jsonl")]
+    assert [s["name"] for s in summaries] == [f"g{g:04d}-e{e:04d}" for g in range(2)
+                                              for e in range(4)]
+    for generation in range(2):
+        seats = [a for s in summaries if s["generation"] == generation for a in s["parties"]]
+        assert len(seats) == 8 and 4 <= len(set(seats)) <= 5  # 2 pairs, twice
+    assert run_cli("population", "verify", str(out)) == 0
+    events = [json.loads(x) for x in read_lines(out / "events.jsonl")]
+    assert all(e["rule"] == "replicator" for e in events if e["event"] == "switch")
