@@ -6,8 +6,10 @@ its lineage written, re-read, replayed and signature-checked before it is record
 by ``valuesneg population run`` in a fresh interpreter, so start-up and imports are counted
 once per size and no other size's memory is. Reported per size:
 
-- ``encounters_per_s``: encounters / wall seconds of the whole command (start-up included);
-- ``ms_per_encounter``: the inverse, in milliseconds;
+- ``run_seconds``: the run itself as the command reports it (founders drawn, every
+  encounter negotiated, written, re-read and recorded, the ledger, ``metrics.json`` and
+  ``report.html``), without interpreter start-up and imports; ``wall_seconds`` with them;
+- ``encounters_per_s``: encounters / ``run_seconds``; ``ms_per_encounter``: the inverse;
 - ``peak_rss_mb``: the child's peak resident set (``getrusage(RUSAGE_CHILDREN)``);
 - ``bytes_per_encounter``: the run folder's size over its encounters (lineages dominate).
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -42,14 +45,19 @@ def measure(agents: int, generations: int, executor: str, folder: Path) -> dict[
     out = folder / f"out-{agents}"
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     began = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "valuesneg", "population", "run", str(config),
-                    "--out", str(out), "--executor", executor, "--quiet"], check=True)
-    seconds = time.perf_counter() - began
+    child = subprocess.run([sys.executable, "-m", "valuesneg", "population", "run",
+                            str(config), "--out", str(out), "--executor", executor, "--quiet"],
+                           check=True, stdout=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - began
+    reported = re.search(r" in ([0-9.]+)s;", child.stdout)
+    assert reported is not None, child.stdout
+    seconds = float(reported.group(1))
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     encounters = json.loads((out / "metrics.json").read_text())["encounters"]
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return {"agents": agents, "generations": generations, "encounters": encounters,
-            "seconds": round(seconds, 2), "encounters_per_s": round(encounters / seconds, 1),
+            "run_seconds": seconds, "wall_seconds": round(wall, 1),
+            "encounters_per_s": round(encounters / seconds, 1),
             "ms_per_encounter": round(1000 * seconds / encounters, 2),
             # ru_maxrss is the largest child so far: a smaller size's peak never shows up
             # as a later size's, since sizes run in increasing order.
@@ -71,7 +79,8 @@ def main() -> None:
             row = measure(agents, args.generations, args.executor, Path(tmp))
             rows.append(row)
             print(f"{agents:>7} agents  {row['encounters']:>6} encounters  "
-                  f"{row['seconds']:>8.1f} s  {row['encounters_per_s']:>7.1f} enc/s  "
+                  f"{row['run_seconds']:>8.1f} s run  {row['wall_seconds']:>8.1f} s wall  "
+                  f"{row['encounters_per_s']:>7.1f} enc/s  "
                   f"{row['ms_per_encounter']:>7.2f} ms/enc  {row['peak_rss_mb']:>7.1f} MB  "
                   f"{row['bytes_per_encounter']:>6} B/enc", flush=True)
     result = {"executor": args.executor, "cpus": os.cpu_count(), "sizes": rows}

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "population_scale.py"
-KEYS = {"agents", "generations", "encounters", "seconds", "encounters_per_s",
+KEYS = {"agents", "generations", "encounters", "run_seconds", "wall_seconds",
+        "encounters_per_s",
         "ms_per_encounter", "peak_rss_mb", "bytes_per_encounter"}
 
 

@@ -102,3 +102,18 @@ def test_resume_of_a_folder_that_is_not_a_run(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli("population", "resume", str(tmp_path), "--quiet") == 2
     assert "not a population run folder (no config.json in it)" in capsys.readouterr().err
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_folder(
+        write_config: WriteConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+        ) -> None:
+    import fcntl
+
+    out = tmp_path / "out"
+    killed_run(write_config(), out, KILL_AFTER, 2)
+    with (out / ".lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert run_cli("population", "resume", str(out), "--quiet") == 2
+    assert "another process is running this population" in capsys.readouterr().err
+    assert len(recorded(out)) == 2  # nothing was written by the refused one
+    assert run_cli("population", "resume", str(out), "--quiet") == 0

@@ -13,6 +13,7 @@ encounter twice, and the finished folder is byte-identical to an uninterrupted r
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -76,6 +77,7 @@ def _run(config: PopulationConfig, out: Path, executor_spec: str,
     scores = wisdom(graph(config.moral_graph), config.context)
     per_generation = len(_jobs(run, 0))
     with ExitStack() as stack:
+        stack.enter_context(_only_writer(out))
         journals = {name: _journal(stack, out / name) for name in FILES}
         csv = journals["generations.csv"]
         csv.append(csv_line(columns(config)))
@@ -92,6 +94,19 @@ def _run(config: PopulationConfig, out: Path, executor_spec: str,
 
     write_atomic(out / "report.html", render(config, run.rows, document, out))
     return document
+
+
+@contextmanager
+def _only_writer(out: Path) -> Iterator[None]:
+    """Two processes appending to the same journals would interleave them: the second is
+    refused while the first holds the folder's lock (released by the kernel on a kill)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / ".lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"{out}: another process is running this population") from None
+        yield
 
 
 def _journal(stack: ExitStack, path: Path) -> Journal:
