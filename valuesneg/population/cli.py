@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from valuesneg.evals.cli import _positive, fresh_dir
+from valuesneg.orchestration.executors import add_executor_argument, parse_executor
 
 
 def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,14 +43,12 @@ def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--executor", default="local", metavar="E",
-                        help="where encounters run: local (default) or process:N")
+    add_executor_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .execute import parse_executor
     from .runner import start
     from .world import check_world
 
@@ -64,7 +63,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from .execute import parse_executor
     from .runner import resume
 
     parse_executor(args.executor)
@@ -75,7 +73,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from .execute import parse_executor
     from .experiment import run_experiment
 
     parse_executor(args.executor)

@@ -25,11 +25,12 @@ from typing import Any
 
 from valuesneg.core import LineageError, ProtocolViolation
 from valuesneg.io.files import UserError, read_json, write_atomic
+from valuesneg.orchestration.executors import parse_executor, run_jobs
+from valuesneg.orchestration.executors import start as connect
 
 from .config import PopulationConfig, config_json, parse_config
 from .encounter import EncounterJob, run_job, summarize
 from .evolve import learn, spread
-from .execute import executor
 from .journal import Journal
 from .ledger import Credibility, canonical
 from .stats import columns, csv_line, generation_row, metrics
@@ -81,7 +82,13 @@ def _run(config: PopulationConfig, out: Path, executor_spec: str,
         journals = {name: _journal(stack, out / name) for name in FILES}
         csv = journals["generations.csv"]
         csv.append(csv_line(columns(config)))
-        work = stack.enter_context(executor(executor_spec))
+        executor = parse_executor(executor_spec)
+        connect(executor)  # a Ray cluster that cannot be reached fails before any encounter
+
+        def work(function: Callable[[EncounterJob], str], jobs: Sequence[EncounterJob]
+                 ) -> Iterator[str]:
+            return run_jobs(executor, function, jobs)
+
         tick = stack.enter_context(_bar(config.generations * per_generation, progress))
         for generation in range(config.generations):
             results = _encounters(run, _jobs(run, generation), journals["population.jsonl"],
