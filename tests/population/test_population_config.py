@@ -82,6 +82,18 @@ def test_a_graph_file_beside_the_config_is_found(write_config: WriteConfig,
                    "--out", str(tmp_path / "out"), "--quiet") == 0
 
 
+def test_one_arm_of_an_experiment_runs_as_a_config(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    experiment = EXPERIMENTS / "reputation.yaml"
+    visible = load_config(experiment, arm="visible", seed=3)
+    hidden = load_config(experiment, arm="hidden")
+    assert (visible.credibility.visible, hidden.credibility.visible) == (True, False)
+    assert visible.seed == 3 and visible.dynamics == hidden.dynamics
+    assert run_cli("population", "run", str(experiment), "--out", str(tmp_path / "o")) == 2
+    assert "choose an arm with --arm (one of: visible, hidden)" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_field_and_broken_yaml(tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "missing.yaml"

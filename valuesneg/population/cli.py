@@ -21,6 +21,7 @@ def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
     run.add_argument("--generations", type=_positive, metavar="G",
                      help="override the config's generations")
     run.add_argument("--seed", type=_non_negative, metavar="N", help="override its seed")
+    run.add_argument("--arm", help="with an experiment file: the arm to run")
     run.add_argument("--out", help="output folder (default runs/population-NAME-TIMESTAMP)")
     _add_common(run)
     run.set_defaults(func=cmd_run)
@@ -53,7 +54,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .world import check_world
 
     parse_executor(args.executor)  # a bad --executor is refused before anything is written
-    config = load_config(args.config, generations=args.generations, seed=args.seed)
+    config = load_config(args.config, generations=args.generations, seed=args.seed,
+                         arm=args.arm)
     check_world(config, args.config)
     out = Path(args.out) if args.out else fresh_dir(Path("runs"), f"population-{config.name}")
     began = time.monotonic()

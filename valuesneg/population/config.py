@@ -108,8 +108,34 @@ def load_config(path: str | Path, **overrides: Any) -> PopulationConfig:
         raise UserError(f"{path}: not YAML or JSON{where}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: must be a mapping of settings")
+    data = _arm(data, overrides.pop("arm", None), path)
     return config_from({**data, **{k: v for k, v in overrides.items() if v is not None}},
                        path)
+
+
+def _arm(data: dict[str, Any], arm: str | None, path: Path) -> dict[str, Any]:
+    """An experiment file is a config plus ``arms`` and ``measures``: one arm of it is a
+    config (so any seed of an experiment can be re-run on its own)."""
+    if "arms" not in data:
+        if arm is not None:
+            raise UserError(f"{path}: --arm {arm}: the file has no arms (not an experiment)")
+        return data
+    arms = data.get("arms")
+    names = ", ".join(arms) if isinstance(arms, dict) else "none"
+    if not isinstance(arms, dict) or arm not in arms:
+        raise UserError(f"{path}: arms: an experiment file; choose an arm with --arm "
+                        f"(one of: {names})")
+    base = {k: v for k, v in data.items() if k not in ("arms", "measures")}
+    return merged(base, arms[arm] or {})
+
+
+def merged(base: Mapping[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``change`` laid over it, mapping by mapping."""
+    out = dict(base)
+    for key, value in change.items():
+        out[key] = merged(base[key], value) if isinstance(value, Mapping) and \
+            isinstance(base.get(key), Mapping) else value
+    return out
 
 
 def config_from(data: Mapping[str, Any], path: Path) -> PopulationConfig:

@@ -20,7 +20,7 @@ import yaml
 from valuesneg.evals.common import mean_ci
 from valuesneg.io.files import UserError, write_atomic
 
-from .config import config_from
+from .config import config_from, merged
 from .experiment_report import render
 from .runner import resume, start
 from .world import check_world
@@ -46,7 +46,7 @@ def run_experiment(path: Path, seeds: int, out: Path, executor: str = "local",
     values: dict[str, dict[str, list[float]]] = {a: {m: [] for m in measures} for a in arms}
     for arm, settings in arms.items():
         for seed in range(seeds):
-            metrics = _one_run(path, _merged(data, settings), seed, out / arm / f"seed-{seed}",
+            metrics = _one_run(path, merged(data, settings), seed, out / arm / f"seed-{seed}",
                                executor)
             for name, where in measures.items():
                 values[arm][name].append(_at(metrics, where, path, name))
@@ -75,14 +75,6 @@ def _one_run(path: Path, data: Mapping[str, Any], seed: int, folder: Path,
     config = config_from({**data, "seed": seed}, path)
     check_world(config, str(path))
     return start(config, folder, executor, progress=False)
-
-
-def _merged(base: Mapping[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in change.items():
-        merged[key] = _merged(base[key], value) if isinstance(value, Mapping) and \
-            isinstance(base.get(key), Mapping) else value
-    return merged
 
 
 def _at(metrics: Mapping[str, Any], where: str, path: Path, name: str) -> float:
