@@ -326,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_graph(sub)
     _add_eval(sub)
     _add_tournament(sub)
+    _add_population(sub)
     return parser
 
 
@@ -339,6 +340,12 @@ def _add_tournament(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from valuesneg.tournament.cli import add_tournament_command
 
     add_tournament_command(sub)
+
+
+def _add_population(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from valuesneg.population.cli import add_population_command
+
+    add_population_command(sub)
 
 
 def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

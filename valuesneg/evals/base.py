@@ -130,7 +130,10 @@ def svg(figure: Figure) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    # No date and a fixed salt for the SVG's element ids: the same figure gives the same
+    # bytes, so a report can be reproduced byte for byte (population runs promise it).
+    with plt.rc_context({"svg.hashsalt": "valuesneg"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg"):]

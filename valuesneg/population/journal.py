@@ -1,0 +1,56 @@
+"""Append-only files that survive a SIGKILL: every line is flushed and fsynced before the
+run moves on, and a run resumed from such a file re-derives each line it already holds and
+checks it is the very same, so nothing is lost, duplicated or silently changed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from valuesneg.io.files import UserError
+
+
+class Journal:
+    """One append-only text file, addressed by line position."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines = _complete_lines(path)
+        self.position = 0
+        self._handle = path.open("a", encoding="utf-8")
+
+    def recorded(self) -> str | None:
+        """The line already at the current position (from before a resume), if any."""
+        return self.lines[self.position] if self.position < len(self.lines) else None
+
+    def append(self, line: str) -> None:
+        """Write ``line`` at the current position, or, where the file already holds a line
+        there, check that it is this one."""
+        held = self.recorded()
+        if held is not None and held != line:
+            raise UserError(f"{self.path}: line {self.position + 1}: differs from what the "
+                            "run re-derives from its encounters (edited after the run?)")
+        if held is None:
+            self._handle.write(line + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        self.position += 1
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _complete_lines(path: Path) -> list[str]:
+    """The file's whole lines; a last line a kill cut short is cut off the file itself."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep < len(data):
+        with path.open("r+b") as handle:
+            handle.truncate(keep)
+            os.fsync(handle.fileno())
+    try:
+        return data[:keep].decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text") from None

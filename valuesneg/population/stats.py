@@ -1,0 +1,101 @@
+"""Per-generation figures (``generations.csv``) and the run's ``metrics.json``."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .config import PopulationConfig
+from .evolve import is_misreport
+from .ledger import Credibility
+from .world import Member
+
+Summary = Mapping[str, Any]
+BASE_COLUMNS = ("generation", "encounters", "agreement_rate", "mean_payoff", "honest_payoff",
+                "misreport_payoff", "flagged_rate", "honest_credibility",
+                "misreport_credibility", "misreport_share", "adoptions", "switches", "mean_wisdom",
+                "distinct_cards")
+
+
+def columns(config: PopulationConfig) -> list[str]:
+    return [*BASE_COLUMNS, *(f"share:{s}" for s in config.strategies)]
+
+
+def generation_row(generation: int, members: Sequence[Member], results: Sequence[Summary],
+                   credibility: Credibility, events: Sequence[Mapping[str, Any]],
+                   wisdom: Mapping[str, float], config: PopulationConfig) -> dict[str, Any]:
+    """The generation as played: ``members`` as they were at its start; credibility after
+    its ledger entries; adoptions and switches made at its end."""
+    seats = [seen for r in results for seen in r["parties"].values()]
+    honest = [s["payoff"] for s in seats if not is_misreport(s["strategy"])]
+    liars = [s["payoff"] for s in seats if is_misreport(s["strategy"])]
+    row: dict[str, Any] = {
+        "generation": generation, "encounters": len(results),
+        "agreement_rate": _mean([float(r["agreed"]) for r in results]),
+        "mean_payoff": _mean([s["payoff"] for s in seats]),
+        "honest_payoff": _mean(honest), "misreport_payoff": _mean(liars),
+        "flagged_rate": _mean([float(bool(s["flags"])) for s in seats]),
+        "honest_credibility": _mean([credibility.score(m.id) for m in members
+                                     if not is_misreport(m.strategy)]),
+        "misreport_credibility": _mean([credibility.score(m.id) for m in members
+                                        if is_misreport(m.strategy)]),
+        "misreport_share": round(sum(is_misreport(m.strategy) for m in members)
+                                 / len(members), 6),
+        "adoptions": sum(e["event"] == "adoption" for e in events),
+        "switches": sum(e["event"] == "switch" for e in events),
+        "mean_wisdom": _mean([statistics.fmean(wisdom[c] for c in m.cards) for m in members]),
+        "distinct_cards": len({c for m in members for c in m.cards}),
+    }
+    for s in config.strategies:
+        row[f"share:{s}"] = round(sum(m.strategy == s for m in members) / len(members), 6)
+    return row
+
+
+def csv_line(values: Sequence[Any]) -> str:
+    return ",".join("" if v is None else str(v) for v in values)
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(statistics.fmean(values), 6) if values else None
+
+
+def metrics(config: PopulationConfig, rows: Sequence[Mapping[str, Any]],
+            members: Sequence[Member], credibility: Credibility, adoptions: int,
+            switches: int, lineages: int, wisdom: Mapping[str, float]) -> dict[str, Any]:
+    """What the run came to: the first and last generation side by side, totals, where the
+    ledger ends, and the final population's shares."""
+    first, last = rows[0], rows[-1]
+    keys = [c for c in BASE_COLUMNS if c not in ("generation", "encounters")]
+    return {
+        "name": config.name, "seed": config.seed, "agents": config.agents,
+        "generations": config.generations,
+        "encounters": sum(r["encounters"] for r in rows), "lineages": lineages,
+        "switches": {"credibility_visible": config.credibility.visible,
+                     "learning": config.learning.enabled, "dynamics": config.dynamics.rule},
+        "first_generation": {k: first[k] for k in keys},
+        "last_generation": {k: last[k] for k in keys},
+        "mean_over_generations": {k: _mean([r[k] for r in rows if r[k] is not None])
+                                  for k in ("agreement_rate", "mean_payoff", "honest_payoff",
+                                            "misreport_payoff", "flagged_rate")},
+        # Misreporters' payoff minus honest agents' in the generations that had both.
+        "misreport_advantage": _mean([r["misreport_payoff"] - r["honest_payoff"] for r in rows
+                                      if r["misreport_payoff"] is not None
+                                      and r["honest_payoff"] is not None]),
+        "final_misreport_share": round(sum(is_misreport(m.strategy) for m in members)
+                                       / len(members), 6),
+        "final_wisdom": _mean([statistics.fmean(wisdom[c] for c in m.cards) for m in members]),
+        "final_shares": {s: round(sum(m.strategy == s for m in members) / len(members), 6)
+                         for s in config.strategies},
+        "final_cards": _card_counts(members),
+        "adoptions": adoptions, "strategy_switches": switches,
+        "credibility_ledger": {"entries": credibility.count, "head": credibility.head},
+    }
+
+
+def _card_counts(members: Sequence[Member]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for m in members:
+        for c in m.cards:
+            counts[c] = counts.get(c, 0) + 1
+    return dict(sorted(counts.items()))
