@@ -29,7 +29,8 @@ def add_tournament_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
                         help="seat every pair both ways round (every competitor in every role)")
     parser.add_argument("--self-play", action="store_true",
                         help="also play each competitor against itself")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the first seed: rep r plays with seed SEED + r (default 0)")
     parser.add_argument("--out", help="output folder (default runs/tournament-TIMESTAMP); "
                                       "run again with the same --out to resume")
     parser.add_argument("--concurrency", type=_positive, default=4,
