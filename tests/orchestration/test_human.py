@@ -25,7 +25,7 @@ from valuesneg.cli import main
 from valuesneg.core import CORE, ProtocolViolation
 from valuesneg.core.view import view_for
 from valuesneg.orchestration.humans import parse_selection
-from valuesneg.run import recover_lineage
+from valuesneg.orchestration.run import recover_lineage
 
 SCENARIO = Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios" / \
     "supervised_operation.yaml"

@@ -8,7 +8,7 @@
 Each node is a ``Driver`` step; the negotiation logic stays in the core. The graph state is
 plain data: the turn in progress (the record a party gave, not yet applied; the refusals so
 far) and what the agents learnt. The lineage is not in it: the lineage file is the record
-of the negotiation, and a resumed run rebuilds the core from it (``valuesneg.run``).
+of the negotiation, and a resumed run rebuilds the core from it (``valuesneg.orchestration.run``).
 
 With ``durability="sync"`` each checkpoint is saved before the next node runs, so after a
 crash the checkpoint is at most one node behind the lineage; the nodes that write to the

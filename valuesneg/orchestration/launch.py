@@ -28,7 +28,7 @@ from valuesneg.agents.factory import (
 )
 from valuesneg.agents.pool import ModelPool
 from valuesneg.io.files import UserError
-from valuesneg.run import (
+from valuesneg.orchestration.run import (
     INVOCATION,
     LINEAGE,
     OUTCOME,
