@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import Console
 
+from valuesneg.agents.base import Agent
 from valuesneg.agents.factory import (
     agents_for,
     build_agents,
@@ -75,12 +77,33 @@ class Options:
     def key_folder(self) -> Path | None:
         return None if self.keys is None else Path(self.keys)
 
-    def invocation(self, scenario: Path) -> dict[str, Any]:
-        """What run.json keeps so that `valuesneg resume` builds the same agents."""
+    def agents(self, scenario: Scenario, out: Path
+               ) -> AbstractContextManager[tuple[dict[str, Agent], dict[str, Any]]]:
+        """``build_agents`` for these options: the agents of a run writing to ``out``."""
+        return build_agents(scenario, self.backend, model=self.model, base_url=self.base_url,
+                            seed=self.seed, out=out, explain=self.explain, humans=self.humans,
+                            models=dict(self.models), guards=dict(self.guards))
+
+    @classmethod
+    def started(cls, how: Mapping[str, Any], now: Options) -> Options:
+        """The options a run was started with (its run.json, ``how``), answered as asked
+        ``now``: human turns, checkpoint, display, and any further human parties."""
+        return cls(backend=how.get("backend", "local"), model=how.get("model"),
+                   base_url=how.get("base_url"), seed=int(how.get("seed") or 0),
+                   explain=bool(how.get("explain")),
+                   humans=tuple(how.get("humans") or ()) + now.humans,
+                   answers=now.answers, checkpoint=now.checkpoint, quiet=now.quiet,
+                   models=tuple(sorted((how.get("models") or {}).items())),
+                   guards=tuple(sorted((how.get("guards") or {}).items())))
+
+    def invocation(self, scenario: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
+        """What run.json keeps so that `valuesneg resume` builds the same agents, and the
+        model and guard each LLM party had (``meta``, from ``build_agents``)."""
         return {"scenario": str(scenario.resolve()), "backend": self.backend,
                 "model": self.model, "base_url": self.base_url, "seed": self.seed,
                 "explain": self.explain, "humans": list(self.humans),
-                "models": dict(self.models), "guards": dict(self.guards)}
+                "models": dict(self.models), "guards": dict(self.guards),
+                "parties": meta.get("parties", {})}
 
 
 def scenario_files(paths: Sequence[str]) -> list[Path]:
@@ -140,14 +163,7 @@ def resume_command(directory: str, options: Options) -> int:
               f"written); nothing to resume (`valuesneg verify {out}` checks it)",
               file=sys.stderr)
         return 0
-    started = Options(backend=how.get("backend", "local"), model=how.get("model"),
-                      base_url=how.get("base_url"), seed=int(how.get("seed") or 0),
-                      explain=bool(how.get("explain")),
-                      humans=tuple(how.get("humans") or ()) + options.humans,
-                      answers=options.answers, checkpoint=options.checkpoint,
-                      quiet=options.quiet,
-                      models=tuple(sorted((how.get("models") or {}).items())),
-                      guards=tuple(sorted((how.get("guards") or {}).items())))
+    started = Options.started(how, options)
     return _foreground(load_scenario(how["scenario"]), out, started, resume=True)
 
 
@@ -161,17 +177,13 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
     progress = dashboard.add(scenario.spec.scenario)
     hooks = Hooks(answer=_answerer(options, dashboard), observe=progress)
     try:
-        with dashboard, build_agents(scenario, options.backend, model=options.model,
-                                     base_url=options.base_url, seed=options.seed, out=out,
-                                     explain=options.explain, humans=options.humans,
-                                     models=dict(options.models),
-                                     guards=dict(options.guards)) as (agents, meta):
+        with dashboard, options.agents(scenario, out) as (agents, meta):
             if resume:
                 result = resume_scenario(scenario, agents, out, meta,
                                          checkpoint=options.checkpoint, hooks=hooks)
             else:
                 result = run_scenario(scenario, agents, out, meta,
-                                      _invocation(options, scenario, meta),
+                                      options.invocation(scenario.path, meta),
                                       checkpoint=options.checkpoint, hooks=hooks,
                                       keys=options.key_folder)
             progress.end(result.outcome.terminal)
@@ -183,12 +195,6 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
         raise Interrupted([out]) from None
     _report(result, as_json)
     return 0
-
-
-def _invocation(options: Options, scenario: Scenario, meta: dict[str, Any]
-                ) -> dict[str, Any]:
-    """run.json: how the run was started, and the model and guard each LLM party had."""
-    return {**options.invocation(scenario.path), "parties": meta.get("parties", {})}
 
 
 def _live(options: Options) -> bool:
@@ -264,7 +270,7 @@ class _Job:
             meta = self.meta if self.chat is None else {
                 **self.meta, "parties": llm_parties(self.scenario, self.chat, guards)}
             result = run_scenario(self.scenario, agents, self.out, meta,
-                                  _invocation(self.options, self.scenario, meta),
+                                  self.options.invocation(self.scenario.path, meta),
                                   checkpoint=self.options.checkpoint,
                                   hooks=Hooks(observe=self.progress),
                                   keys=self.options.key_folder)
