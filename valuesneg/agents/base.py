@@ -13,6 +13,9 @@ from valuesneg.core.view import PartyView
 
 
 class Agent(Protocol):
+    """Anything that decides a party's records: scripted strategies, the LLM negotiator, a
+    person at the terminal, or your own class (see "Write your own agent")."""
+
     @property
     def name(self) -> str: ...
 
@@ -30,6 +33,8 @@ def header(view: PartyView, **fields: Any) -> dict[str, Any]:
 
 
 def utility(view: PartyView, allocation: dict[str, dict[str, int]]) -> float:
+    """What ``allocation`` is worth to the viewing party: its units weighted by its own
+    weights (the measure its reservation is in)."""
     weights = view.me.weights
     return sum(weights.get(d, 0.0) * share.get(view.party, 0) for d, share in allocation.items())
 
