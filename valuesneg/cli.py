@@ -56,6 +56,7 @@ def _lineage(arg: str) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """`valuesneg run`: the flags become ``launch.Options``, then ``run_command`` runs."""
     from valuesneg.agents.factory import party_overrides
     from valuesneg.orchestration.launch import Options, run_command
 
@@ -71,6 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    """`valuesneg resume`: continue a run as run.json says it was started."""
     from valuesneg.orchestration.launch import Options, resume_command
 
     return resume_command(args.dir, Options(answers=args.answers, checkpoint=args.checkpoint,
@@ -89,6 +91,8 @@ def _add_run_io(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """`valuesneg verify`: 0 when the lineage replays and every check passes, 1 naming the first
+    bad line."""
     path = _lineage(args.lineage)
     try:
         verified = _verified(path, require_outcome=not args.partial)
@@ -176,6 +180,7 @@ def _check_outcome_file(lineage: Path, verified: Verified) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """`valuesneg replay`: the lineage as readable lines."""
     path = _lineage(args.lineage)
     try:
         verified = _verified(path, require_outcome=False)
@@ -195,6 +200,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """`valuesneg check`: would the core accept this record next?"""
     path, record_path = _lineage(args.lineage), Path(args.record)
     try:
         verified = _verified(path, require_outcome=False)
@@ -213,6 +219,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    """`valuesneg schema`: the JSON Schema of every record kind."""
     schemas = {t.model_fields["kind"].default: t.model_json_schema() for t in RECORD_TYPES}
     if not args.out:
         print(json.dumps(schemas, indent=2, sort_keys=True))
@@ -248,6 +255,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line (the CLI reference is generated from it)."""
     parser = argparse.ArgumentParser(prog="valuesneg", description="Negotiations between AI "
                                      "agents that reveal their values, refereed by a "
                                      "deterministic protocol core.")
@@ -355,6 +363,8 @@ def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; every failure is one line and an exit code, never a traceback
+    (unless ``VALUESNEG_DEBUG``)."""
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)

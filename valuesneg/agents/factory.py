@@ -24,6 +24,8 @@ PROMPTS = ("negotiator.choose", "negotiator.propose", "negotiator.respond")
 
 
 def scripted_agents(scenario: Scenario, humans: Collection[str] = ()) -> dict[str, Agent]:
+    """Every party but ``humans`` played by its scripted strategy, with the behaviour the
+    scenario gives it (asking for time, knowing of waits)."""
     return with_dependencies(scenario, _scripted(scenario, humans))
 
 

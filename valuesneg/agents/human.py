@@ -35,6 +35,9 @@ MAX_REASONS: int = Accept.model_json_schema()["properties"]["rationale"]["maxIte
 
 @dataclass(frozen=True)
 class HumanAgent:
+    """A party a person plays: each decision pauses the graph (``interrupt``) with a prompt, and
+    the answer becomes the record."""
+
     name: str
     cards: Mapping[str, str]  # card or attentional-policy id -> the text a person is shown
 

@@ -93,6 +93,8 @@ class LocalServerError(ModelError):
 
 
 def model_cache_dir() -> Path:
+    """Where the embedded model's files are kept: ``$VALUESNEG_MODEL_CACHE``, else
+    ``~/.cache/valuesneg/models``."""
     override = os.environ.get("VALUESNEG_MODEL_CACHE")
     if override:
         return Path(override).expanduser()

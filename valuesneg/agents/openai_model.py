@@ -126,6 +126,8 @@ def _hinted_wait(exc: BaseException | None) -> float | None:
 
 
 def is_loopback_url(url: str) -> bool:
+    """Whether a URL points at this machine (``localhost`` or a loopback address): a local
+    server needs no real API key."""
     host = urlsplit(url).hostname
     if host is None:
         return False

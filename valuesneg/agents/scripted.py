@@ -50,6 +50,8 @@ def best_utility(view: PartyView) -> float:
 
 
 def floor_utility(view: PartyView) -> float:
+    """The least a party will settle for: its reservation, or the best it can get when that is
+    lower."""
     return min(view.me.reservation, best_utility(view))
 
 

@@ -38,6 +38,7 @@ def load_suite(name: str) -> Suite:
 
 
 def run_suite(config: EvalConfig) -> SuiteResult:
+    """Run the eval suite ``config.suite`` names."""
     return load_suite(config.suite)(config)
 
 

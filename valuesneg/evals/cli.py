@@ -24,6 +24,7 @@ BACKENDS: tuple[str, ...] = get_args(Backend)
 
 
 def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``valuesneg eval`` command and its options."""
     from . import SUITES
 
     parser = sub.add_parser("eval", help="run an eval suite: metrics.json and report.html")
@@ -61,6 +62,7 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """`valuesneg eval`: run a suite and write metrics.json, rows.jsonl and report.html."""
     from . import load_suite
     from .report import write_outputs
 

@@ -47,6 +47,7 @@ def scenario(name: str) -> Scenario:
 
 
 def limited(items: Sequence[Any], limit: int | None) -> list[Any]:
+    """The first ``limit`` items (all of them when ``limit`` is None)."""
     return list(items if limit is None else items[:limit])
 
 

@@ -137,6 +137,7 @@ def nash_distance(space: UtilitySpace, utilities: dict[str, float]) -> float:
 
 
 def negotiate(case: Case, agents: dict[str, Agent]) -> tuple[Result, Ledger]:
+    """Play one case to its outcome and measure it."""
     scenario = case.scenario
     driver = Driver(scenario.terms, agents, wind_down=False)  # the outcome is what we measure
     ledger = driver.run()
@@ -211,6 +212,8 @@ def cases_for(config: EvalConfig, load: CorpusLoad | None = None) -> list[Case]:
 
 
 def run(config: EvalConfig) -> SuiteResult:
+    """The winwin suite: efficiency and fairness of the deals agents reach, against the people's
+    recorded deals when the corpus has them."""
     if config.backend == "scripted" and config.strategy not in STRATEGIES:
         raise UserError(f"--strategy {config.strategy!r}: unknown (choose from "
                         f"{', '.join(sorted(STRATEGIES))})")
@@ -289,6 +292,7 @@ def _share(hits: int, total: int) -> float | None:
 
 
 def metrics(ours: Sequence[Result], human: Sequence[Result], corpus: str) -> dict[str, Any]:
+    """The winwin figures for our deals, beside the same for the recorded human deals."""
     out: dict[str, Any] = dict(summary(ours))
     out["lineages_verified"] = sum(1 for r in ours if r.verified)
     out["terminals"] = {t: sum(1 for r in ours if r.terminal == t)
@@ -303,6 +307,7 @@ def metrics(ours: Sequence[Result], human: Sequence[Result], corpus: str) -> dic
 
 
 def rows(results: Sequence[Result]) -> list[dict[str, Any]]:
+    """One report row per negotiation."""
     return [{"name": r.name, "terminal": r.terminal, "agreed": r.agreed,
              "utilities": {p: round(u, 6) for p, u in r.utilities.items()},
              "joint_efficiency": round(r.efficiency, 6), "pareto_optimal": r.pareto,
@@ -315,6 +320,7 @@ def rows(results: Sequence[Result]) -> list[dict[str, Any]]:
 
 def notes(config: EvalConfig, cases: Sequence[Case], ours: Sequence[Result],
           human: Sequence[Result]) -> list[str]:
+    """The report's paragraphs: what was run on which corpus, by whom."""
     where = (f"{config.dataset.kind} corpus at {config.dataset.path}" if config.dataset
              else "the shipped scenarios that divide divisible scope")
     who = (f"scripted agents playing '{config.strategy}'" if config.backend == "scripted"

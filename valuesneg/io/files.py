@@ -26,6 +26,7 @@ def read_input(path: Path, limit: int) -> str:
 
 
 def read_lines(path: Path, limit: int = LINEAGE_BYTES) -> list[str]:
+    """A file's lines without their newlines, bounded like every input."""
     lines = read_input(path, limit).split("\n")
     if lines and lines[-1] == "":
         lines.pop()

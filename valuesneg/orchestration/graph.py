@@ -45,6 +45,9 @@ THREAD = "negotiation"  # the thread of a run whose run.json names none (one per
 
 
 class NegotiationState(TypedDict):
+    """The LangGraph state of a run, checkpointed after every node: the turn under way, whether
+    the core has settled, and each agent's memory."""
+
     turn: TurnProgress | None
     settled: bool  # the core reached a terminal outcome
     memory: dict[str, Memory]  # per party, as its agent was after its last decision
@@ -61,6 +64,8 @@ def recursion_limit(terms: Terms) -> int:
 
 
 def build_graph(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Graph:
+    """The run's StateGraph: who acts, decide, apply, default, and the wind-down after the
+    outcome, checkpointed by ``checkpointer``."""
     nodes = _Nodes(driver)
     graph = StateGraph(NegotiationState)
     graph.add_node("who", nodes.who)

@@ -59,6 +59,9 @@ class Interrupted(KeyboardInterrupt):
 
 @dataclass(frozen=True)
 class Options:
+    """How `valuesneg run` and `resume` were asked to run: the backend and models, seed, human
+    parties and how they answer, checkpoints, display and signing keys."""
+
     backend: str = "local"
     model: str | None = None
     base_url: str | None = None
@@ -133,6 +136,8 @@ def free_dir(base: Path, taken: Sequence[Path] = ()) -> Path:
 
 
 def run_command(paths: Sequence[str], out: str | None, options: Options) -> int:
+    """`valuesneg run`: one scenario in the foreground, or several concurrently; every file is
+    checked before any run starts."""
     files = scenario_files(paths)
     scenarios = [load_scenario(f) for f in files]  # every file checked before any run starts
     if len(scenarios) == 1:

@@ -58,6 +58,9 @@ INVOCATION = "run.json"  # how the run was started, so `valuesneg resume` can st
 
 @dataclass(frozen=True)
 class RunResult:
+    """A finished run: the folder it wrote (``out``), the hash-chained ``ledger`` and the
+    ``turns`` it took; ``outcome`` is the core's terminal outcome."""
+
     out: Path
     ledger: Ledger
     turns: tuple[Turn, ...]
@@ -104,6 +107,8 @@ def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
 
 def load_invocation(out: Path) -> dict[str, Any]:
+    """A run folder's run.json: how the run was started, so that it can be resumed the same
+    way."""
     if not (out / INVOCATION).exists():
         raise UserError(f"{out}: not a run directory (no {INVOCATION}); nothing to resume")
     invocation = read_json(out / INVOCATION)
@@ -129,6 +134,9 @@ def resume_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """Where a run's checkpoints live: a PostgreSQL URL (None: checkpoint.sqlite in the run
+    folder) and the run's thread."""
+
     url: str | None  # PostgreSQL; None: checkpoint.sqlite in the run directory
     thread: str
 
@@ -158,6 +166,8 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
 @contextmanager
 def checkpointer(url: str | None, path: Path) -> Iterator[BaseCheckpointSaver[Any]]:
+    """The checkpoint saver for a run: SQLite at ``path``, or PostgreSQL at ``url``, with a
+    clear error when it cannot be reached."""
     if url is None:
         with SqliteSaver.from_conn_string(str(path)) as saver:
             yield saver
@@ -304,6 +314,8 @@ def _read_calls(path: Path) -> list[dict[str, Any]]:
 
 
 def write_outputs(scenario: Scenario, result: RunResult, meta: Mapping[str, Any]) -> None:
+    """outcome.json (with the lineage head, signed when the run signs) and report.html, both
+    written atomically after the lineage is complete."""
     outcome = result.outcome
     summary = {
         "scenario": scenario.spec.scenario,
