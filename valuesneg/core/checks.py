@@ -29,8 +29,8 @@ from .step import Step
 
 def check_header(step: Step, record: Header, kind: str) -> None:
     """What every party record must get right before its kind is looked at: this negotiation, a
-    party sender, the next seq, a tick that does not go back, the sender's current envelope
-    version."""
+    party sender, the next seq, a tick neither going back nor jumping too far, the sender's
+    current envelope version."""
     terms, state = step.terms, step.state
     if record.negotiation != terms.negotiation:
         raise step.violation(
@@ -223,8 +223,8 @@ def check_tiers(step: Step, record: Request) -> None:
 
 
 def check_precondition(step: Step, precondition: Precondition | None) -> None:
-    """A conditional request's precondition names a known dimension and party, and predicts an
-    overlap that has not already happened."""
+    """A conditional request's precondition names a known dimension and party (whether the
+    predicted overlap happens is ``precondition_holds``, when the grant is used)."""
     if precondition is None:
         return
     terms = step.terms

@@ -140,7 +140,9 @@ def perturbed(job: Job, strategy: str, model: ChatModel | None) -> tuple[Build, 
 
 def judge(job: Job, strategy: str, model: ChatModel | None, alternatives: Sequence[str]
           ) -> Judged:
-    """Run a job perturbed and judge the process properties against unperturbed alternatives."""
+    """Run a job perturbed and judge the four process properties on it: convergence,
+    transparency, non-dictatorship (each party swapping to an ``alternatives`` strategy changes
+    the outcome) and manipulation resistance (an honest party misreporting gains nothing)."""
     sc = scenario(job.scenario)
     terms = sc.terms
     build, bullies = perturbed(job, strategy, model)

@@ -67,8 +67,8 @@ def report_body(board: dict[str, Any], rows: Sequence[Row]) -> SuiteResult:
 
 
 def advantage_plot(board: dict[str, Any]) -> Plot:
-    """Each competitor's mean advantage over the scenario's reference outcome, with its 95%
-    interval."""
+    """Each competitor's mean advantage (share of its possible gain over no deal), with its
+    95% interval."""
     import matplotlib.pyplot as plt
 
     entries = [e for e in board["competitors"] if e["mean_advantage"] is not None]

@@ -46,8 +46,8 @@ def leaderboard(rows: Sequence[Row], competitors: Sequence[Competitor], seed: in
 
 def standings(rows: Sequence[Row], competitors: Sequence[Competitor], seed: int
               ) -> list[dict[str, Any]]:
-    """Each competitor's mean advantage over the cells it played, with a bootstrap 95%
-    interval."""
+    """Each competitor's mean advantage (the share of its possible gain over no deal that it
+    got) over the seats it took, with a bootstrap 95% interval."""
     table = []
     for entrant in competitors:
         gains = [gain for row in rows for name, gain in seats(row) if name == entrant.name]
