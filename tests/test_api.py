@@ -126,3 +126,15 @@ def test_an_agent_for_a_party_the_scenario_lacks_is_refused(tmp_path: Path) -> N
     with pytest.raises(valuesneg.UserError, match=r"agents\['zed'\]: not a party"):
         valuesneg.run(CAMPSITE, out=tmp_path / "run",
                       agents={"zed": make_scripted("zed", "linear")})
+
+
+def test_a_run_with_python_objects_resumes_only_with_them_given_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "crashed"
+    with pytest.raises(RuntimeError, match="crashed"):
+        valuesneg.run(CAMPSITE, out=out, agents={"ana": Crashing("ana")})
+    assert main(["resume", str(out)]) == 2  # the CLI cannot rebuild ana's agent
+    assert "started from Python with its own agents for ana" in capsys.readouterr().err
+    with pytest.raises(valuesneg.UserError, match="pass agents for ana again"):
+        valuesneg.resume(out)
+    assert not (out / "outcome.json").exists()  # neither wrote anything

@@ -54,8 +54,10 @@ def run(scenario: Scenario | str | Path, backend: str = "scripted",
     options = Options(backend=backend, model=model, base_url=base_url, seed=seed,
                       keys=None if keys is None else str(keys))
     with _agents(loaded, folder, options, agents, chat_model) as (built, meta):
-        return run_scenario(loaded, built, folder, meta, options.invocation(loaded.path, meta),
-                            keys=options.key_folder)
+        how = options.invocation(loaded.path, meta)
+        if agents or chat_model is not None:  # so that resume asks for them again
+            how["python"] = {"agents": sorted(agents or {}), "chat_model": chat_model is not None}
+        return run_scenario(loaded, built, folder, meta, how, keys=options.key_folder)
 
 
 def resume(out: str | Path, *, agents: Mapping[str, Agent] | None = None,
@@ -66,11 +68,17 @@ def resume(out: str | Path, *, agents: Mapping[str, Agent] | None = None,
     seed it was started with); a run started with your own ``agents`` or ``chat_model``
     needs them passed again, since run.json cannot hold Python objects.
     """
-    from valuesneg.orchestration.launch import Options
+    from valuesneg.orchestration.launch import Options, python_objects
     from valuesneg.orchestration.run import load_invocation, resume_scenario
 
     folder = Path(out)
     how = load_invocation(folder)
+    given = how.get("python") or {}
+    lacking = sorted(set(given.get("agents", ())) - set(agents or {}))
+    if lacking or (given.get("chat_model") and chat_model is None):
+        raise UserError(f"{folder}: was started with {python_objects(how)}; pass "
+                        f"{'agents for ' + ', '.join(lacking) if lacking else 'the chat model'}"
+                        " again")
     scenario = load_scenario(how["scenario"])
     options = Options.started(how, Options())
     with _agents(scenario, folder, options, agents, chat_model) as (built, meta):

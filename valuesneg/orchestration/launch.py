@@ -168,8 +168,18 @@ def resume_command(directory: str, options: Options) -> int:
               f"written); nothing to resume (`valuesneg verify {out}` checks it)",
               file=sys.stderr)
         return 0
+    if how.get("python"):  # agents or a model that run.json cannot rebuild
+        raise UserError(f"{out}: was started from Python with {python_objects(how)}; resume it "
+                        f"from Python, passing them again: valuesneg.resume({str(out)!r}, ...)")
     started = Options.started(how, options)
     return _foreground(load_scenario(how["scenario"]), out, started, resume=True)
+
+
+def python_objects(how: Mapping[str, Any]) -> str:
+    """What a run started from Python was given that run.json names but cannot hold."""
+    given = how.get("python") or {}
+    parts = [f"its own agents for {', '.join(given['agents'])}"] if given.get("agents") else []
+    return " and ".join(parts + (["a chat model"] if given.get("chat_model") else []))
 
 
 # -- one run, in the foreground --------------------------------------------------------------
