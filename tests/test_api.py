@@ -7,13 +7,17 @@ import ast
 import json
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import valuesneg
 from valuesneg.agents.base import Agent
+from valuesneg.agents.models import Message
 from valuesneg.agents.scripted import make_scripted
+from valuesneg.agents.testing import FunctionModel
 from valuesneg.cli import main
 from valuesneg.core import Header, ProtocolViolation
 from valuesneg.core.view import PartyView
@@ -138,3 +142,20 @@ def test_a_run_with_python_objects_resumes_only_with_them_given_again(
     with pytest.raises(valuesneg.UserError, match="pass agents for ana again"):
         valuesneg.resume(out)
     assert not (out / "outcome.json").exists()  # neither wrote anything
+
+
+def first_option(messages: Sequence[Message], schema: Mapping[str, Any]) -> str:
+    option = schema["properties"]["choice"]["anyOf"][0]["properties"]
+    return json.dumps({"choice": {"option": option["option"]["enum"][0],
+                                  "rationale": option["rationale"]["items"]["enum"][:1]}})
+
+
+def test_llm_parties_speak_through_the_chat_model_given(tmp_path: Path) -> None:
+    model = FunctionModel(first_option)
+    result = valuesneg.run(CAMPSITE, out=tmp_path / "run", chat_model=model)
+    assert model.calls > 0
+    summary = json.loads((result.out / "outcome.json").read_text())
+    assert summary["backend"] == "python" and summary["model"] == "FunctionModel"
+    assert summary["prompts"] and all("@v" in tag for tag in summary["prompts"])
+    how = json.loads((result.out / "run.json").read_text())
+    assert how["python"] == {"agents": [], "chat_model": True}

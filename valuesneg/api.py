@@ -125,7 +125,8 @@ def _agents(scenario: Scenario, out: Path, options: Options,
             ) -> Iterator[tuple[dict[str, Agent], dict[str, Any]]]:
     """The run's agents as the options build them (or speaking through ``chat_model``),
     the parties ``agents`` names played by the agents given, and how they were made."""
-    from valuesneg.agents.factory import agents_for
+    from valuesneg.agents.factory import PROMPTS, agents_for
+    from valuesneg.agents.prompts import load_prompt
 
     unknown = sorted(set(agents or {}) - set(scenario.terms.party_ids))
     if unknown:
@@ -136,4 +137,5 @@ def _agents(scenario: Scenario, out: Path, options: Options,
             yield {**built, **(agents or {})}, meta
         return
     built = agents_for(scenario, chat_model, explain=options.explain)
-    yield {**built, **(agents or {})}, {"backend": "python", "model": type(chat_model).__name__}
+    yield {**built, **(agents or {})}, {"backend": "python", "model": type(chat_model).__name__,
+                                        "prompts": [load_prompt(p).tag for p in PROMPTS]}
