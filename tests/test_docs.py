@@ -44,6 +44,16 @@ def test_the_scenario_page_covers_every_field_of_the_format() -> None:
     assert not missing, f"docs/scenarios.md does not mention {missing}"
 
 
+def test_the_scenario_pages_example_is_a_scenario(tmp_path: Path) -> None:
+    from valuesneg.scenario import load_scenario
+
+    example = re.findall(r"^```yaml\n(.*?)^```", (DOCS / "scenarios.md").read_text(),
+                         re.S | re.M)[0]
+    (tmp_path / "example.yaml").write_text(example)
+    scenario = load_scenario(tmp_path / "example.yaml")
+    assert scenario.terms.party_ids == ("ana", "ben")
+
+
 @pytest.mark.parametrize("page", ["getting-started.md", "agents.md"])
 def test_the_python_examples_run(page: str, tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
