@@ -27,6 +27,7 @@ from valuesneg.agents.factory import (
     llm_parties,
 )
 from valuesneg.agents.pool import ModelPool
+from valuesneg.io.faults import Faults
 from valuesneg.io.files import UserError
 from valuesneg.orchestration.run import (
     INVOCATION,
@@ -70,6 +71,7 @@ class Options:
     models: tuple[tuple[str, str], ...] = ()  # --model PARTY=NAME
     guards: tuple[tuple[str, str], ...] = ()  # --guard [PARTY=]GUARD (party "*": every one)
     keys: str | None = None  # folder of Ed25519 private keys to sign with (ID.pem)
+    faults: Faults | None = None  # a crash test's hook (valuesneg.io.faults); never saved
 
     @property
     def key_folder(self) -> Path | None:
@@ -147,7 +149,8 @@ def resume_command(directory: str, options: Options) -> int:
                       answers=options.answers, checkpoint=options.checkpoint,
                       quiet=options.quiet,
                       models=tuple(sorted((how.get("models") or {}).items())),
-                      guards=tuple(sorted((how.get("guards") or {}).items())))
+                      guards=tuple(sorted((how.get("guards") or {}).items())),
+                      faults=options.faults)
     return _foreground(load_scenario(how["scenario"]), out, started, resume=True)
 
 
@@ -159,7 +162,8 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
     console = Console(stderr=as_json, highlight=False)
     dashboard = Dashboard(console, live=_live(options), lines=not options.quiet)
     progress = dashboard.add(scenario.spec.scenario)
-    hooks = Hooks(answer=_answerer(options, dashboard), observe=progress)
+    hooks = Hooks(answer=_answerer(options, dashboard), observe=progress,
+                  faults=options.faults)
     try:
         with dashboard, build_agents(scenario, options.backend, model=options.model,
                                      base_url=options.base_url, seed=options.seed, out=out,
@@ -266,7 +270,8 @@ class _Job:
             result = run_scenario(self.scenario, agents, self.out, meta,
                                   _invocation(self.options, self.scenario, meta),
                                   checkpoint=self.options.checkpoint,
-                                  hooks=Hooks(observe=self.progress),
+                                  hooks=Hooks(observe=self.progress,
+                                              faults=self.options.faults),
                                   keys=self.options.key_folder)
         except Exception as error:  # one run's failure, reported with the others' results
             message = str(error) if isinstance(error, UserError) \
