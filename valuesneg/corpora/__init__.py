@@ -43,7 +43,7 @@ def corpus_loader(kind: str, path: str | Path = "--dataset") -> Loader:
         return LOADERS[kind]
     found = plugins.plugin(plugins.CORPORA, kind, LOADERS)
     if found is None:
-        raise CorpusError(f"unknown dataset kind {kind!r} (choose from "
+        raise CorpusError(f"unknown kind {kind!r} (choose from "
                           f"{', '.join(plugins.names(plugins.CORPORA, LOADERS))})", path=path)
     if not callable(found):
         raise CorpusError(f"dataset kind {kind!r}: {found!r} is not a corpus importer (a "
