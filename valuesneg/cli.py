@@ -19,6 +19,7 @@ from valuesneg.core import (
     verify_lines,
 )
 from valuesneg.io.attest import forged_attestations
+from valuesneg.io.faults import Faults
 from valuesneg.io.files import UserError, read_input, read_json, read_lines, write_atomic
 from valuesneg.io.inputs import RECORD_BYTES
 from valuesneg.signing import check_signatures, head_signed, untrusted_keys
@@ -67,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       checkpoint=args.checkpoint, concurrency=args.concurrency,
                       quiet=args.quiet, models=tuple(sorted(models.items())),
                       guards=tuple(sorted(party_overrides(args.guard, "--guard").items())),
-                      keys=args.keys)
+                      keys=args.keys, faults=args.faults)
     return run_command(args.scenario, args.out, options)
 
 
@@ -76,7 +77,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from valuesneg.orchestration.launch import Options, resume_command
 
     return resume_command(args.dir, Options(answers=args.answers, checkpoint=args.checkpoint,
-                                            quiet=args.quiet))
+                                            quiet=args.quiet, faults=args.faults))
 
 
 def _add_run_io(parser: argparse.ArgumentParser) -> None:
@@ -362,10 +363,11 @@ def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_graph_commands(sub)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, faults: Faults | None = None) -> int:
     """Run the command line; every failure is one line and an exit code, never a traceback
-    (unless ``VALUESNEG_DEBUG``)."""
+    (unless ``VALUESNEG_DEBUG``). ``faults`` is a crash test's hook (``tests/crashing.py``)."""
     args = build_parser().parse_args(argv)
+    args.faults = faults
     try:
         code: int = args.func(args)
         return code

@@ -63,8 +63,10 @@ class AgentSpec(_Strict):
     """Who speaks for the party: a scripted strategy, the LLM of `--backend`, or a person at
     the terminal (or as JSON lines on stdin)."""
     strategy: str = "linear"
-    """The scripted strategy (boulware, conceder, linear, tit-for-tat, values); also what an
-    LLM party plays when run with `--backend scripted`."""
+    """The scripted strategy (boulware, conceder, linear, tit-for-tat, values), one an
+    installed plugin registers (entry point group `valuesneg.strategies`), or any agent class
+    as `package.module:Class`; also what an LLM party plays when run with `--backend
+    scripted`."""
     deliberates: bool = False
     """Defers once before answering its first proposal."""
     model: str | None = None

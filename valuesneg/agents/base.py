@@ -60,3 +60,24 @@ def split(view: PartyView, dimension: str, mine: int) -> dict[str, int]:
     for index, party in enumerate(others):
         share[party] = rest // len(others) + (1 if index < rest % len(others) else 0)
     return share
+
+
+# -- moving units between claimants --------------------------------------------------------
+
+def give_unit(share: dict[str, int], me: str) -> None:
+    """One unit from me to the other claimant holding least of it (ties by id): even shares."""
+    to = min((p for p in share if p != me), key=lambda p: (share[p], p))
+    share[me] -= 1
+    share[to] += 1
+
+
+def take_units(share: dict[str, int], me: str, units: int) -> dict[str, int]:
+    """``share`` with ``units`` more for me, taken from whoever holds most (ties by id)."""
+    taken = dict(share)
+    taken.setdefault(me, 0)
+    for _ in range(units):
+        source = max((p for p in taken if p != me and taken[p] > 0),
+                     key=lambda p: (taken[p], p))
+        taken[source] -= 1
+        taken[me] += 1
+    return taken

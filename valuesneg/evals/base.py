@@ -31,7 +31,7 @@ Backend = Literal["scripted", "local", "openai"]
 class Dataset:
     """``--dataset KIND:PATH``: a public corpus, read from where the user keeps it."""
 
-    kind: DatasetKind
+    kind: str  # a DatasetKind, or a corpus plugin's name (valuesneg.plugins)
     path: Path
 
 

@@ -40,19 +40,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from valuesneg.agents.adversarial import (
-    ATTACKS,
-    INJECTIONS,
-    Attack,
-    BypassAgent,
-    Intel,
-    NotApplicable,
-    PromptInjector,
-    carries_injection,
-    legal,
-    staged,
-)
+from valuesneg.agents.adversarial import BypassAgent, PromptInjector
+from valuesneg.agents.attack import Attack
 from valuesneg.agents.base import Agent
+from valuesneg.agents.catalogue import ATTACKS
+from valuesneg.agents.injections import INJECTIONS, carries_injection
+from valuesneg.agents.intel import Intel, legal
 from valuesneg.agents.llm import LLMAgent, card_texts, describe_terminal_rules
 from valuesneg.agents.models import ChatModel
 from valuesneg.agents.openai_model import OpenAIChatModel
@@ -74,6 +67,7 @@ from .common import (
     scenario,
     suite_config,
 )
+from .probes import NotApplicable, staged
 
 BOUNDED_KINDS = frozenset(a.kind for a in ATTACKS if a.expect is None)
 

@@ -50,7 +50,7 @@ from typing import Any
 from valuesneg.agents.base import Agent
 from valuesneg.agents.llm import LLMAgent, card_texts, describe_terminal_rules, llm_calls
 from valuesneg.agents.models import ChatModel
-from valuesneg.agents.scripted import STRATEGIES, make_scripted
+from valuesneg.agents.strategies import strategy_agent, strategy_class
 from valuesneg.core import Ledger, Request
 from valuesneg.corpora import CorpusLoad, CorpusScenario, DivisionSpace, UtilitySpace, read_corpus
 from valuesneg.io.files import UserError, write_atomic
@@ -174,10 +174,10 @@ def make_agents(case: Case, config: EvalConfig, model: ChatModel | None) -> dict
     if case.shipped is not None:
         if model is not None:
             return llm_agents(case.shipped, model, guards={"*": config.guard})
-        return with_dependencies(case.shipped, {p: make_scripted(p, config.strategy)
+        return with_dependencies(case.shipped, {p: strategy_agent(p, config.strategy)
                                                 for p in terms.party_ids})
     if model is None:
-        return {p: make_scripted(p, config.strategy) for p in terms.party_ids}
+        return {p: strategy_agent(p, config.strategy) for p in terms.party_ids}
     texts = card_texts(_Cards(case.scenario.cards))
     rules = describe_terminal_rules(terms.policy.terminal)
     return {p: LLMAgent(name=p, model=model, cards=texts, terminal_rules=rules,
@@ -214,9 +214,11 @@ def cases_for(config: EvalConfig, load: CorpusLoad | None = None) -> list[Case]:
 def run(config: EvalConfig) -> SuiteResult:
     """The winwin suite: efficiency and fairness of the deals agents reach, against the people's
     recorded deals when the corpus has them."""
-    if config.backend == "scripted" and config.strategy not in STRATEGIES:
-        raise UserError(f"--strategy {config.strategy!r}: unknown (choose from "
-                        f"{', '.join(sorted(STRATEGIES))})")
+    if config.backend == "scripted":
+        try:
+            strategy_class(config.strategy)
+        except UserError as error:
+            raise UserError(f"--strategy: {error}") from None
     load = read_corpus(config.dataset.kind, config.dataset.path) if config.dataset else None
     cases = cases_for(config, load)
     executor = parse_executor(config.executor)

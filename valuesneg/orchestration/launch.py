@@ -29,6 +29,7 @@ from valuesneg.agents.factory import (
     llm_parties,
 )
 from valuesneg.agents.pool import ModelPool
+from valuesneg.io.faults import Faults
 from valuesneg.io.files import UserError
 from valuesneg.orchestration.run import (
     INVOCATION,
@@ -75,6 +76,7 @@ class Options:
     models: tuple[tuple[str, str], ...] = ()  # --model PARTY=NAME
     guards: tuple[tuple[str, str], ...] = ()  # --guard [PARTY=]GUARD (party "*": every one)
     keys: str | None = None  # folder of Ed25519 private keys to sign with (ID.pem)
+    faults: Faults | None = None  # a crash test's hook (valuesneg.io.faults); never saved
 
     @property
     def key_folder(self) -> Path | None:
@@ -97,7 +99,8 @@ class Options:
                    humans=tuple(how.get("humans") or ()) + now.humans,
                    answers=now.answers, checkpoint=now.checkpoint, quiet=now.quiet,
                    models=tuple(sorted((how.get("models") or {}).items())),
-                   guards=tuple(sorted((how.get("guards") or {}).items())))
+                   guards=tuple(sorted((how.get("guards") or {}).items())),
+                   faults=now.faults)
 
     def invocation(self, scenario: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
         """What run.json keeps so that `valuesneg resume` builds the same agents, and the
@@ -190,7 +193,8 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
     console = Console(stderr=as_json, highlight=False)
     dashboard = Dashboard(console, live=_live(options), lines=not options.quiet)
     progress = dashboard.add(scenario.spec.scenario)
-    hooks = Hooks(answer=_answerer(options, dashboard), observe=progress)
+    hooks = Hooks(answer=_answerer(options, dashboard), observe=progress,
+                  faults=options.faults)
     try:
         with dashboard, options.agents(scenario, out) as (agents, meta):
             if resume:
@@ -287,7 +291,8 @@ class _Job:
             result = run_scenario(self.scenario, agents, self.out, meta,
                                   self.options.invocation(self.scenario.path, meta),
                                   checkpoint=self.options.checkpoint,
-                                  hooks=Hooks(observe=self.progress),
+                                  hooks=Hooks(observe=self.progress,
+                                              faults=self.options.faults),
                                   keys=self.options.key_folder)
         except Exception as error:  # one run's failure, reported with the others' results
             message = str(error) if isinstance(error, UserError) \

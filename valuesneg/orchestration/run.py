@@ -38,6 +38,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from valuesneg.agents.base import Agent
 from valuesneg.core import CORE, Entry, Ledger, LineageError, Outcome, Verified, verify_lines
 from valuesneg.core.lineage import Sign, head_bytes
+from valuesneg.io.faults import Faults, no_faults
 from valuesneg.io.files import LineageWriter, UserError, read_input, read_json, write_atomic
 from valuesneg.io.inputs import LINEAGE_BYTES
 from valuesneg.orchestration.driver import Driver, Turn
@@ -74,10 +75,12 @@ class RunResult:
 
 @dataclass(frozen=True)
 class Hooks:
-    """Who answers for human parties, and who watches the run go by (both optional)."""
+    """Who answers for human parties, who watches the run go by (both optional), and the
+    crash test's hook (``valuesneg.io.faults``; None in every real run)."""
 
     answer: Answerer | None = None
     observe: Observer | None = None
+    faults: Faults | None = None
 
 
 def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
@@ -148,7 +151,7 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
         # The checkpointer first: a server that cannot be reached fails the run before the
         # lineage has its genesis entry, so the same --out can simply be used again.
         saver = stack.enter_context(checkpointer(where.url, out / CHECKPOINT))
-        writer = stack.enter_context(LineageWriter(out / LINEAGE))
+        writer = stack.enter_context(LineageWriter(out / LINEAGE, hooks.faults))
         turns = stack.enter_context(TurnLog(out / TURNS))
         calls = CallLog(out / CALLS, agents)
 
@@ -158,7 +161,8 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
         driver = Driver.of(scenario, agents, on_entries=log_entries, on_turn=turns.write,
                            resume_from=resume_from, signing=signing)
-        drive(driver, saver, thread=where.thread, answer=hooks.answer, observe=hooks.observe)
+        drive(driver, saver, thread=where.thread, answer=hooks.answer, observe=hooks.observe,
+              faults=hooks.faults or no_faults)
     result = RunResult(out, driver.ledger, tuple(turns.turns))
     write_outputs(scenario, result, meta)
     return result
