@@ -66,22 +66,27 @@ class Attack:
 
 
 def put(**fields: Any) -> Bend:
+    """The record with ``fields`` set to fixed values."""
     return lambda raw, intel: {**raw, **fields}
 
 
 def put_ids(field_name: str, make: Callable[[Intel], list[str]]) -> Bend:
+    """The record with the id list ``field_name`` made from what the attacker knows."""
     return lambda raw, intel: {**raw, field_name: make(intel)}
 
 
 def put_share(make: Callable[[Intel], Mapping[str, Any]]) -> Bend:
+    """The record with its ``value`` share made from what the attacker knows."""
     return lambda raw, intel: {**raw, "value": dict(make(intel))}
 
 
 def put_from(make: Callable[[Intel], Mapping[str, Any]]) -> Bend:
+    """The record with the fields ``make`` computes from what the attacker knows."""
     return lambda raw, intel: {**raw, **make(intel)}
 
 
 def drop(key: str) -> Bend:
+    """The record without ``key``: a required field left out."""
     return lambda raw, intel: {k: v for k, v in raw.items() if k != key}
 
 
@@ -140,6 +145,7 @@ def _forged_core(kind: str) -> Callable[[Intel], Raw]:
 
 
 def forge(kind: str, sender: str | None = None) -> Bend:
+    """A record of ``kind`` forged on the honest record's header, sent as ``sender``."""
     def bend(raw: Raw, intel: Intel) -> Raw:
         head = {k: raw[k] for k in HEAD}
         return {**head, **_forged_core(kind)(intel), "sender": sender or raw["sender"]}
@@ -147,6 +153,7 @@ def forge(kind: str, sender: str | None = None) -> Bend:
 
 
 def replay(own: bool, resequence: bool) -> Bend:
+    """An earlier record (the attacker's own or a peer's) sent again, renumbered or not."""
     def bend(raw: Raw, intel: Intel) -> Raw:
         old = intel.earlier(own=own)
         assert old is not None  # the attack is only ready once there is a record to replay
@@ -158,10 +165,12 @@ def replay(own: bool, resequence: bool) -> Bend:
 
 
 def proposal(change: Callable[[dict[str, dict[str, int]], Intel], Any]) -> Bend:
+    """The record with its proposal rewritten by ``change``."""
     return lambda raw, intel: {**raw, "proposal": change(raw["proposal"], intel)}
 
 
 def peer_accept(raw: Raw, intel: Intel) -> Raw:
+    """The honest record sent in a peer's name, as if the peer had accepted."""
     return {**raw, "sender": intel.peer, "envelope_version": intel.envelope_of(intel.peer)}
 
 

