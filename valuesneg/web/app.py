@@ -87,10 +87,15 @@ def create_app(root: Path) -> Starlette:
         Route("/api/play/{name}/{party}", api(site.api_state), methods=["GET"]),
         Route("/api/play/{name}/{party}", api(site.api_answer), methods=["POST"]),
         Mount("/static", static, name="static"),
+        Route("/favicon.ico", no_icon),  # asked for by the reports, which name none
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runs = runs
     return app
+
+
+async def no_icon(request: Request) -> Response:
+    return Response(status_code=204)
 
 
 def _refusals(handler: Handler, as_json: bool) -> Handler:
