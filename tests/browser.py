@@ -81,6 +81,13 @@ class Page:
             self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1],
                       button="left", clickCount=1)
 
+    def upload(self, selector: str, path: Path) -> None:
+        """Choose ``path`` in the file input ``selector``, as a person picking the file."""
+        node = self.call("Runtime.evaluate",
+                         expression=f"document.querySelector({json.dumps(selector)})")
+        self.call("DOM.setFileInputFiles", files=[str(path)],
+                  objectId=node["result"]["objectId"])
+
     def press(self, key: str) -> None:
         """A key pressed and released on the focused element (" ", "Tab", "Enter")."""
         codes = {" ": ("Space", 32), "Tab": ("Tab", 9), "Enter": ("Enter", 13)}

@@ -366,3 +366,77 @@ def test_the_server_restarts_mid_run_and_the_run_resumes(
             party_records(server.runs / run, "ben")]
     assert len(seqs) == len(set(seqs))  # no record lost or applied twice
     check_finished(page, server, run)
+
+
+def test_an_uploaded_scenario_runs_and_the_folder_is_browsed(
+        chrome: Browser, server: Server, tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios"
+    mine = tmp_path / "my_campsite.yaml"
+    mine.write_text((shipped / f"{CAMPSITE}.yaml").read_text().replace(
+        "title: Two campers share food, water and firewood", "title: Our own campsite"))
+    # Runs written elsewhere into the folder: one by `valuesneg run`, one tampered with,
+    # and an eval's report.
+    for name in ("by-cli", "tampered"):
+        assert main(["run", str(shipped / f"{CAMPSITE}.yaml"), "--backend", "scripted",
+                     "--out", str(server.runs / name), "--quiet"]) == 0
+    lineage = server.runs / "tampered" / "lineage.jsonl"
+    lineage.write_text(lineage.read_text().replace('"ana":1', '"ana":2', 1))
+    assert main(["eval", "winwin", "--limit", "1", "--out", str(server.runs / "evals" / "winwin"),
+                 "--no-progress"]) == 0
+    page = chrome.page()
+    page.open(server.url + "/")
+    page.upload("#upload", mine)
+    page.wait_for("document.querySelector('#scenario').value.startsWith('upload:')")
+    assert "Our own campsite" in page.evaluate(
+        "document.querySelector('#scenario').selectedOptions[0].text")
+    page.click('#party-list input[value="ben"]')
+    page.click("#start-button")
+    page.wait_for("!document.querySelector('#links').hidden")
+    link = page.evaluate("document.querySelector('a.party-link').getAttribute('href')")
+    run = link.split("/")[2]
+    page.open(server.url + link)
+    assert page.wait_for(TURN_OR_END % '""') != "over"  # ben answers ana's opening request
+    how = json.loads((server.runs / run / "run.json").read_text())
+    assert Path(how["scenario"]).parent == (server.runs / ".uploads").resolve()
+    assert how["humans"] == ["ben"] and how["backend"] == "scripted"
+    assert "#" in page.text("#records")
+    # The folder: every run, the unfinished one without its lineage, and the eval's report.
+    page.open(server.url + "/")
+    listed = page.evaluate("[...document.querySelectorAll('#main table.list tbody tr')]"
+                           ".map(r => r.cells[0].innerText)")
+    assert sorted(listed) == sorted(["by-cli", "tampered", run])
+    page.open(f"{server.url}/runs/{run}")
+    assert page.evaluate("!document.querySelector('#replay')")
+    status, _ = server.request("GET", f"/runs/{run}/report.html")
+    assert status == 404
+    page.open(f"{server.url}/runs/by-cli")
+    assert page.text("#verify").startswith("OK:")
+    page.open(f"{server.url}/runs/tampered")
+    assert page.text("#verify").startswith("FAILED at line")
+    page.open(server.url + "/")
+    page.click('a[href="/reports/evals/winwin/report.html"]')
+    page.wait_for("document.title.length > 0 && location.pathname.endsWith('report.html')")
+    assert server.request("GET", "/reports/../outside/report.html")[0] == 404
+    assert server.request("GET", "/runs/..%2Fsecret")[0] == 404
+    assert page.errors() == []
+
+
+@pytest.mark.parametrize("host", [None, "0.0.0.0"])
+def test_serve_binds_loopback_unless_told_and_then_warns(tmp_path: Path, host: str | None
+                                                         ) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "valuesneg", "serve", "--port", "0", "--runs",
+         str(tmp_path / "runs"), *(["--host", host] if host else [])],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        line = proc.stdout.readline()
+        assert line.startswith(f"valuesneg serve: http://{host or '127.0.0.1'}:")
+        port = int(line.split(":")[3].split("/")[0])
+        assert port > 0
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    warning = proc.stderr.read()
+    assert ("WARNING: listening on 0.0.0.0" in warning) == (host is not None), warning

@@ -39,6 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((args.host, args.port))
+        listener.listen(2048)  # connections wait in the backlog until uvicorn accepts
     except OSError as error:
         raise UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     port = listener.getsockname()[1]
