@@ -241,6 +241,9 @@ def test_a_person_plays_a_whole_campsite_negotiation_against_the_scripted_agent(
     assert status == 202, body
     page.wait_for("!!document.querySelector('#feedback')")
     assert "schema" in page.text("#feedback") and "Choose again" in page.text("#feedback")
+    shot = Path(__file__).resolve().parents[2] / "build" / "serve-turn.png"
+    shot.parent.mkdir(exist_ok=True)
+    page.screenshot(shot)  # for a person to look at
     answers, last = [], first
     for step in range(12):
         last, answer = play_turn(page, server, links["ana"], last, keyboard=step == 0)

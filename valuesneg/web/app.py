@@ -34,7 +34,7 @@ from starlette.staticfiles import StaticFiles
 from valuesneg.core import strict_json
 from valuesneg.io.files import UserError, write_atomic
 from valuesneg.io.inputs import RECORD_BYTES, SCENARIO_BYTES
-from valuesneg.orchestration.run import REPORT
+from valuesneg.orchestration.run import OUTCOME, REPORT
 from valuesneg.scenario import load_scenario
 
 from . import browse
@@ -181,7 +181,7 @@ class _Site:
 
     async def run_report(self, request: Request) -> Response:
         folder = browse.run_folder(self.root, request.path_params["name"])
-        if not browse.review(folder).finished or not (folder / REPORT).is_file():
+        if not (folder / OUTCOME).is_file() or not (folder / REPORT).is_file():
             raise Refused(404, "this run has no report yet (it is written at its outcome)")
         return FileResponse(folder / REPORT, media_type="text/html")
 
