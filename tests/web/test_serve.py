@@ -193,8 +193,11 @@ def shows_own_view(page: Page, prompt: dict[str, Any]) -> None:
     if prompt["table"] is not None:
         assert float(page.text("#table-worth")) == prompt["table"]["utility_to_me"]
     shown = page.evaluate("[...document.querySelectorAll('input[name=reason]')].map(i => i.value)")
-    assert shown == [r["id"] for r in prompt["rationale"] if r["own"]] + \
-        [r["id"] for r in prompt["rationale"] if not r["own"]]
+    own = [r["id"] for r in prompt["rationale"] if r["own"]]
+    assert shown[:len(own)] == own and sorted(shown) == sorted(r["id"] for r in
+                                                               prompt["rationale"])
+    for peer in prompt["revealed_by_peers"]:
+        assert peer in page.text("#revealed")
 
 
 def party_records(folder: Path, party: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from valuesneg.transcript import describe
 from .live import LiveRun
 
 UNIT_RADIOS = 12  # up to this many units a count is picked among radio buttons, else a list
+PEER_VALUES = ("card", "policy")  # vocabulary kinds that are a peer's values
 MAX_REASONS = 3  # a person picks 1 to 3 reasons (the core allows more)
 
 
@@ -38,11 +39,12 @@ def panel(run: LiveRun, party: str) -> dict[str, Any]:
         "turn": turn, "prompt": None,
     }
     if prompt is not None:
-        context["prompt"] = _prompt(prompt, party, texts)
+        context["prompt"] = _prompt(prompt, party)
     return context
 
 
-def _prompt(prompt: dict[str, Any], party: str, texts: dict[str, str]) -> dict[str, Any]:
+def _prompt(prompt: dict[str, Any], party: str) -> dict[str, Any]:
+    peers = [r for r in prompt["rationale"] if not r["own"] and r["kind"] in PEER_VALUES]
     table = prompt["table"]
     if table is not None:
         table = {**table, "rows": [
@@ -52,9 +54,15 @@ def _prompt(prompt: dict[str, Any], party: str, texts: dict[str, str]) -> dict[s
     return {
         **prompt, "table": table,
         "max_reasons": min(MAX_REASONS, prompt["max_reasons"]),
-        "own": [r for r in prompt["rationale"] if r["own"]],
-        "others": [r for r in prompt["rationale"] if not r["own"]],
-        "revealed": [{"id": i, "text": texts.get(i, "")} for i in prompt["revealed_by_peers"]],
+        "groups": [("Your values", [r for r in prompt["rationale"] if r["own"]]),
+                   ("Your peers' values", peers),
+                   ("Rules, items and fairness properties",
+                    [r for r in prompt["rationale"] if not r["own"] and r not in peers])],
+        # A peer's card is known once revealed, or from the start when the scenario made it
+        # public; either way it is one the party may cite.
+        "peer_cards": [{**r, "revealed": r["id"] in prompt["revealed_by_peers"]}
+                       for r in peers
+                       if r["kind"] == "card" or r["id"] in prompt["revealed_by_peers"]],
         "radios": max(prompt["units"].values(), default=0) <= UNIT_RADIOS,
     }
 
