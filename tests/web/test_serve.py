@@ -446,3 +446,25 @@ def test_serve_binds_loopback_unless_told_and_then_warns(tmp_path: Path, host: s
         proc.wait(timeout=30)
     warning = proc.stderr.read()
     assert ("WARNING: listening on 0.0.0.0" in warning) == (host is not None), warning
+
+
+@pytest.mark.llm
+def test_a_person_plays_against_the_embedded_model(chrome: Browser, server: Server) -> None:
+    """The `local` backend from the start form: ben speaks through the embedded model."""
+    page = chrome.page()
+    page.open(server.url + "/")
+    page.wait_for("!!document.querySelector('#party-list input')")
+    page.click('#party-list input[value="ana"]')
+    page.evaluate("document.querySelector('#backend').value = 'local'")
+    page.click("#start-button")
+    page.wait_for("!document.querySelector('#links').hidden")
+    link = page.evaluate("document.querySelector('a.party-link').getAttribute('href')")
+    run = link.split("/")[2]
+    page.open(server.url + link)
+    last, first = play_turn(page, server, link, '""')
+    assert first is not None
+    # The model's reply lands on the page by itself: a new turn for ana, or the outcome.
+    assert page.wait_for(TURN_OR_END % json.dumps(last), timeout=300)
+    assert party_records(server.runs / run, "ben")
+    how = json.loads((server.runs / run / "run.json").read_text())
+    assert how["backend"] == "local" and how["parties"]["ben"]["guard"] == "sound"
