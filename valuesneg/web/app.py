@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +90,18 @@ def create_app(root: Path) -> Starlette:
         Mount("/static", static, name="static"),
         Route("/favicon.ico", no_icon),  # asked for by the reports, which name none
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.runs = runs
-    return app
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+@cache
+def shipped_scenarios() -> list[dict[str, Any]]:
+    """The scenarios the package ships, for the start form (loaded once: they never change)."""
+    shipped = []
+    for path in sorted(SHIPPED.glob("*.yaml")):
+        scenario = load_scenario(path)
+        shipped.append({"name": path.stem, "title": scenario.spec.title or path.stem,
+                        "parties": list(scenario.terms.party_ids)})
+    return shipped
 
 
 async def no_icon(request: Request) -> Response:
@@ -154,11 +164,7 @@ class _Site:
     # -- browsing ------------------------------------------------------------------------
 
     async def home(self, request: Request) -> Response:
-        shipped = []
-        for path in sorted(SHIPPED.glob("*.yaml")):
-            scenario = load_scenario(path)
-            shipped.append({"name": path.stem, "title": scenario.spec.title or path.stem,
-                            "parties": list(scenario.terms.party_ids)})
+        shipped = shipped_scenarios()
         finished = {r.name: r for r in browse.list_runs(self.root)}
         rows = [{"name": run.name, "scenario": run.scenario.spec.scenario,
                  "status": run.status} for run in self.runs.live.values()]
