@@ -58,11 +58,14 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def html(name: str, context: dict[str, Any], status: int = 200,
          headers: dict[str, str] | None = None) -> HTMLResponse:
+    """A page rendered from its template (Jinja2, every value HTML-escaped)."""
     return HTMLResponse(_templates.get_template(name).render(**context), status,
                         headers=headers)
 
 
 def create_app(root: Path) -> Starlette:
+    """The application over the runs folder ``root``; starting, it resumes the unfinished
+    runs of its own there, and stopping, it leaves each waiting at its prompt."""
     runs = Runs(root)
 
     @asynccontextmanager
@@ -105,6 +108,7 @@ def shipped_scenarios() -> list[dict[str, Any]]:
 
 
 async def no_icon(request: Request) -> Response:
+    """No icon (204), rather than a 404 logged by the browser as an error."""
     return Response(status_code=204)
 
 
@@ -124,10 +128,12 @@ def _refusals(handler: Handler, as_json: bool) -> Handler:
 
 
 def api(handler: Handler) -> Handler:
+    """An API handler whose refusals are ``{"error": ...}`` with their status."""
     return _refusals(handler, as_json=True)
 
 
 def page(handler: Handler) -> Handler:
+    """A page handler whose refusals are an error page with their status."""
     return _refusals(handler, as_json=False)
 
 
@@ -146,6 +152,8 @@ async def bounded_body(request: Request, limit: int) -> bytes:
 
 
 async def json_body(request: Request, limit: int) -> dict[str, Any]:
+    """The body as a JSON object, parsed strictly (as ``--answers json`` lines are); 422
+    otherwise."""
     body = await bounded_body(request, limit)
     try:
         value = strict_json.loads(body.decode("utf-8"))

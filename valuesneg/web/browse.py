@@ -26,6 +26,8 @@ REPORT_DEPTH = 3  # how deep under the runs folder eval and population reports a
 
 @dataclass(frozen=True)
 class RunSummary:
+    """A run folder as the runs list shows it."""
+
     name: str
     scenario: str
     terminal: str | None  # None: not finished
@@ -40,6 +42,7 @@ def run_folder(root: Path, name: str) -> Path:
 
 
 def list_runs(root: Path) -> list[RunSummary]:
+    """Every run folder directly under ``root`` (one holding a lineage), by name."""
     runs = []
     for folder in sorted(p for p in root.glob("*/") if (p / LINEAGE).is_file()):
         summary = _outcome(folder)
@@ -81,6 +84,8 @@ def report_path(root: Path, relative: str) -> Path:
 
 @dataclass(frozen=True)
 class Review:
+    """A run as its page shows it: finished or not, the verdict, the replay, the outcome."""
+
     finished: bool
     verified: str  # `valuesneg verify`'s verdict, one line
     ok: bool

@@ -50,6 +50,7 @@ class Refused(Exception):
 
 
 def digest(token: str) -> str:
+    """What ``serve.json`` keeps of a token: its SHA-256, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -11,6 +11,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_serve_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`valuesneg serve` and its options."""
     serve = sub.add_parser("serve", help="a web interface: people play parties in a browser; "
                                          "browse runs, their reports and verification")
     serve.add_argument("--host", default="127.0.0.1",
@@ -24,6 +25,8 @@ def add_serve_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Listen (the socket bound before the URL is printed, so it answers at once) and serve
+    until stopped."""
     import uvicorn
 
     from valuesneg.io.files import UserError
