@@ -34,7 +34,7 @@ from starlette.staticfiles import StaticFiles
 
 from valuesneg.core import strict_json
 from valuesneg.io.files import UserError, write_atomic
-from valuesneg.io.inputs import RECORD_BYTES, SCENARIO_BYTES
+from valuesneg.io.inputs import RECORD_BYTES, SCENARIO_BYTES, MiB
 from valuesneg.orchestration.run import OUTCOME, REPORT
 from valuesneg.scenario import load_scenario
 
@@ -47,6 +47,7 @@ UPLOADS = ".uploads"  # in the runs folder: uploaded scenarios, named by their c
 BACKENDS = ("scripted", "local", "openai")
 TOKEN_HEADER = "x-valuesneg-token"
 KEEPALIVE_S = 15.0
+DRAIN_BYTES = 16 * MiB
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 _templates = Environment(loader=PackageLoader("valuesneg.web", "templates"),
@@ -138,16 +139,19 @@ def page(handler: Handler) -> Handler:
 
 
 async def bounded_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 past ``limit`` bytes (before reading it all)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise Refused(413, f"the body is too large ({int(declared):,} bytes; at most "
-                           f"{limit:,})")
-    body = bytearray()
+    """The request body, refused with 413 past ``limit`` bytes. Up to ``DRAIN_BYTES`` an
+    oversized body is read to its end and dropped, so that the client, still sending, gets
+    the 413 rather than a connection closed under it; nothing past ``limit`` is kept."""
+    body, size = bytearray(), 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise Refused(413, f"the body is too large (over {limit:,} bytes)")
+        size += len(chunk)
+        if size <= limit:
+            body += chunk
+        elif size > DRAIN_BYTES:
+            break
+    if size > limit:
+        raise Refused(413, f"the body is too large (this request takes at most {limit:,} "
+                           "bytes)")
     return bytes(body)
 
 
