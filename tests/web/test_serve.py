@@ -65,8 +65,9 @@ class Server:
             self.proc.wait(timeout=30)
 
     def request(self, method: str, path: str, body: bytes | None = None,
-                token: str | None = None) -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json"}
+                token: str | None = None, kind: str = "application/json",
+                host: str | None = None) -> tuple[int, Any]:
+        headers = {"Content-Type": kind, **({"Host": host} if host else {})}
         if token is not None:
             headers["X-Valuesneg-Token"] = token
         request = urllib.request.Request(self.url + path, body, headers, method=method)
@@ -332,10 +333,19 @@ def test_a_token_opens_its_own_party_only_and_bad_requests_change_nothing(
         assert status == 422 and body["error"], bad
     status, body = server.request("POST", f"/api/play/{run}/ana", b" " * (2 << 20), token=ana)
     assert status == 413 and "too large" in body["error"]
-    status, body = server.request("POST", "/api/scenarios", b"#" * (1 << 20))
+    yaml = "application/yaml"
+    status, body = server.request("POST", "/api/scenarios", b"#" * (1 << 20), kind=yaml)
     assert status == 413 and "too large" in body["error"]
-    status, body = server.request("POST", "/api/scenarios", b"scenario: [unclosed")
+    status, body = server.request("POST", "/api/scenarios", b"scenario: [unclosed", kind=yaml)
     assert status == 422 and "uploaded scenario" in body["error"]
+    # What a page of another site could send without asking (CORS): refused.
+    start = json.dumps({"scenario": CAMPSITE, "humans": ["ana"], "backend": "scripted"})
+    status, body = server.request("POST", "/api/runs", start.encode(), kind="text/plain")
+    assert status == 415 and "application/json" in body["error"]
+    assert server.request("POST", "/api/scenarios", b"x: 1", kind="text/plain")[0] == 415
+    status, _ = server.request("POST", "/api/runs", start.encode(), host="evil.example")
+    assert status == 400  # a DNS name rebound to 127.0.0.1
+    assert sorted(p.name for p in server.runs.iterdir() if p.name != ".uploads") == [run]
     # Nothing changed: the same turn is open, the lineage is as it was, the page shows it.
     assert prompt_of(server, links["ana"])["turn"] == turn
     assert (server.runs / run / "lineage.jsonl").read_bytes() == lineage

@@ -13,7 +13,7 @@ a turn that is over, 422 for a malformed body, 413 for one over its size bound.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
@@ -21,6 +21,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -64,9 +66,11 @@ def html(name: str, context: dict[str, Any], status: int = 200,
                         headers=headers)
 
 
-def create_app(root: Path) -> Starlette:
+def create_app(root: Path, hosts: Sequence[str] = ("*",)) -> Starlette:
     """The application over the runs folder ``root``; starting, it resumes the unfinished
-    runs of its own there, and stopping, it leaves each waiting at its prompt."""
+    runs of its own there, and stopping, it leaves each waiting at its prompt. ``hosts``:
+    the Host headers it answers (on loopback, its own names only, so that a web page
+    rebinding its DNS name to 127.0.0.1 cannot reach it)."""
     runs = Runs(root)
 
     @asynccontextmanager
@@ -94,7 +98,8 @@ def create_app(root: Path) -> Starlette:
         Mount("/static", static, name="static"),
         Route("/favicon.ico", no_icon),  # asked for by the reports, which name none
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan,
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
 
 
 @cache
@@ -155,9 +160,19 @@ async def bounded_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def media(request: Request, expected: str) -> None:
+    """Refuse (415) a body of another type. Neither JSON nor YAML is a type a web page of
+    another site may send without the browser asking first (CORS), so no such page can
+    start runs here behind a person's back."""
+    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if given != expected:
+        raise Refused(415, f"the body must be sent as {expected} (got {given or 'no type'})")
+
+
 async def json_body(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object, parsed strictly (as ``--answers json`` lines are); 422
     otherwise."""
+    media(request, "application/json")
     body = await bounded_body(request, limit)
     try:
         value = strict_json.loads(body.decode("utf-8"))
@@ -211,6 +226,7 @@ class _Site:
 
     async def upload(self, request: Request) -> Response:
         """A scenario file's text; kept under its content hash once the loader accepts it."""
+        media(request, "application/yaml")
         body = await bounded_body(request, SCENARIO_BYTES)
         folder = self.root / UPLOADS
         folder.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"valuesneg serve: http://{host}:{port}/ (runs in {root})", flush=True)
-    config = uvicorn.Config(create_app(root), log_level="warning", access_log=False,
+    hosts = (*LOOPBACK, "[::1]") if args.host in LOOPBACK else ("*",)
+    config = uvicorn.Config(create_app(root, hosts), log_level="warning", access_log=False,
                             timeout_graceful_shutdown=2)
     # No access log: a party's link carries its token in the path.
     uvicorn.Server(config).run(sockets=[listener])

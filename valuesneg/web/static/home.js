@@ -29,7 +29,8 @@
     const file = event.target.files[0];
     if (!file) return;
     error.hidden = true;
-    const response = await fetch("/api/scenarios", {method: "POST", body: file});
+    const response = await fetch("/api/scenarios", {
+      method: "POST", headers: {"Content-Type": "application/yaml"}, body: file});
     const body = await response.json().catch(() => ({error: response.statusText}));
     if (!response.ok) return fail(`${response.status}: ${body.error}`);
     parties[body.scenario] = body.parties;
