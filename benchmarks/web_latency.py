@@ -101,8 +101,9 @@ class Web:
                     break
             turns.append(time.perf_counter() - began)
             began = time.perf_counter()
-            self.call("GET", link)
+            status, _ = self.call("GET", link)
             loads.append(time.perf_counter() - began)
+            assert status == 200, status
             state = self._state(run, token)
             while state["prompt"] is None and not state["finished"]:
                 time.sleep(0.01)
