@@ -336,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(sub)
     _add_tournament(sub)
     _add_population(sub)
+    _add_serve(sub)
     return parser
 
 
@@ -361,6 +362,12 @@ def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     from valuesneg.values.cli import add_graph_commands
 
     add_graph_commands(sub)
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from valuesneg.web.serve import add_serve_command
+
+    add_serve_command(sub)
 
 
 def main(argv: Sequence[str] | None = None, *, faults: Faults | None = None) -> int:

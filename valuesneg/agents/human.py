@@ -60,6 +60,8 @@ def prompt_for(view: PartyView, cards: Mapping[str, str],
         "seq": view.next_seq, "round": view.rounds + 1, "round_cap": view.round_cap,
         "units": view.units, "weights": view.me.weights,
         "best_utility": sum(view.me.weights.get(d, 0.0) * u for d, u in view.units.items()),
+        "reservation": view.me.reservation,  # what no deal is worth to this party
+        "cards": list(view.me.cards), "revealed_by_peers": list(view.revealed_by_peers),
         "table": table,
         "actions": schema["properties"]["action"]["enum"],
         "rationale": [{"id": c.id, "kind": c.kind, "own": c.own, "text": cards.get(c.id, "")}
