@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from valuesneg.core import LineageError, Verified
+from valuesneg.core import Verified
 from valuesneg.io.files import UserError
 from valuesneg.scenario import Scenario, load_scenario
 
@@ -99,20 +99,10 @@ def verify(path: str | Path, *, partial: bool = False, unsigned: bool = False,
     ``records``, ``head`` and ``negotiation``); raises `LineageError` naming the first
     line that fails.
     """
-    # The checks are those of the CLI command, which owns them (one implementation).
-    from valuesneg.cli import _check_attestations, _check_outcome_file, _lineage, _verified
-    from valuesneg.signing import check_signatures
+    from valuesneg.verification import verify_run
 
-    lineage = _lineage(str(path))
-    verified = _verified(lineage, require_outcome=not partial)
-    if verified.keys is not None or not unsigned:
-        check_signatures(verified)
-    _check_attestations(verified, None if trust is None else str(trust))
-    _check_outcome_file(lineage, verified)
-    if head is not None and head != verified.head:
-        raise LineageError(len(verified.records) + 1, f"the lineage ends at head "
-                           f"{verified.head}, not at the expected {head}", "head")
-    return verified
+    return verify_run(path, partial=partial, unsigned=unsigned,
+                      trust=None if trust is None else str(trust), head=head)
 
 
 def _loaded(scenario: Scenario | str | Path) -> Scenario:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from valuesneg.core import LineageError, Verified, verify_lines
-from valuesneg.io.files import UserError, read_json, read_lines
+from valuesneg.core import LineageError, Verified
+from valuesneg.io.files import UserError, read_json
 from valuesneg.orchestration.run import LINEAGE, OUTCOME, REPORT
-from valuesneg.signing import check_signatures
 from valuesneg.transcript import transcript
+from valuesneg.verification import verify_run
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
 REPORT_DEPTH = 3  # how deep under the runs folder eval and population reports are looked for
@@ -95,18 +95,13 @@ class Review:
 
 def review(folder: Path) -> Review:
     """Verify and replay a finished run, as `valuesneg verify` and `valuesneg replay` do."""
-    from valuesneg.cli import _check_attestations, _check_outcome_file
-
     outcome = _outcome(folder)
     if outcome is None:
         return Review(False, "not finished: its lineage, replay and report are shown once "
                       "it reaches an outcome", True, "", None)
     path = folder / LINEAGE
     try:
-        verified: Verified = verify_lines(read_lines(path), require_outcome=True)
-        check_signatures(verified)
-        _check_attestations(verified, None)
-        _check_outcome_file(path, verified)
+        verified: Verified = verify_run(path)
     except LineageError as error:
         return Review(True, f"FAILED at line {error.line}: {error.reason}", False, "", outcome)
     except UserError as error:
