@@ -45,6 +45,9 @@ def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     add_executor_argument(parser)
+    parser.add_argument("--concurrency", type=_positive, default=4, metavar="N",
+                        help="with llm members: encounters in flight at once against the "
+                             "model endpoint (default 4; scripted encounters run one by one)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -59,7 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_world(config, args.config)
     out = Path(args.out) if args.out else fresh_dir(Path("runs"), f"population-{config.name}")
     began = time.monotonic()
-    metrics = start(config, out, args.executor, progress=not args.quiet)
+    metrics = start(config, out, args.executor, progress=not args.quiet,
+                    concurrency=args.concurrency)
     _done(out, metrics, time.monotonic() - began)
     return 0
 
@@ -70,7 +74,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     parse_executor(args.executor)
     out = Path(args.dir)
     began = time.monotonic()
-    _done(out, resume(out, args.executor, progress=not args.quiet), time.monotonic() - began)
+    _done(out, resume(out, args.executor, progress=not args.quiet,
+                      concurrency=args.concurrency), time.monotonic() - began)
     return 0
 
 
