@@ -91,7 +91,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"  {what} done", file=sys.stderr, flush=True)
 
-    result = run_experiment(path, total, out, args.executor, tick)
+    result = run_experiment(path, total, out, args.executor, tick, args.concurrency)
     for arm, measures in result["arms"].items():
         print(f"{arm}: " + "; ".join(f"{m} {v['mean']} [{v['ci95'][0]}, {v['ci95'][1]}]"
                                      for m, v in measures.items()))
