@@ -95,7 +95,8 @@ def test_one_arm_of_an_experiment_runs_as_a_config(
     assert (visible.credibility.visible, hidden.credibility.visible) == (True, False)
     assert visible.seed == 3 and visible.dynamics == hidden.dynamics
     assert run_cli("population", "run", str(experiment), "--out", str(tmp_path / "o")) == 2
-    assert "choose an arm with --arm (one of: visible, hidden)" in capsys.readouterr().err
+    assert ("choose an arm with --arm (one of: visible, hidden, visible-flags)"
+            in capsys.readouterr().err)
     assert not (tmp_path / "o").exists()
 
 
