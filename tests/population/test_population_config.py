@@ -53,6 +53,11 @@ def test_loads_resolves_and_overrides(write_config: WriteConfig) -> None:
     ({"dynamics": {"rule": "evolve"}}, "dynamics.rule: Input should be 'none', 'imitation' "
                                        "or 'replicator'"),
     ({"colour": "red"}, "colour: Extra inputs are not permitted"),
+    ({"credibility": {"signals": ["flags", "gossip"]}},
+     "credibility.signals.1: Input should be 'flags', 'prediction' or 'grants'"),
+    ({"llm": {"backend": "cloud"}}, "llm.backend: Input should be 'local' or 'openai'"),
+    ({"grants": {"wind_down": "yes please"}}, "grants.wind_down: Input should be a valid "
+                                               "boolean"),
     ({"moral_graph": "no_such_graph"}, "moral_graph: 'no_such_graph' is neither a shipped "
                                        "graph nor a file"),
     ({"context": "ctx:nowhere"}, "context: 'ctx:nowhere' is not a context of"),
@@ -90,7 +95,8 @@ def test_one_arm_of_an_experiment_runs_as_a_config(
     assert (visible.credibility.visible, hidden.credibility.visible) == (True, False)
     assert visible.seed == 3 and visible.dynamics == hidden.dynamics
     assert run_cli("population", "run", str(experiment), "--out", str(tmp_path / "o")) == 2
-    assert "choose an arm with --arm (one of: visible, hidden)" in capsys.readouterr().err
+    assert ("choose an arm with --arm (one of: visible, hidden, visible-flags)"
+            in capsys.readouterr().err)
     assert not (tmp_path / "o").exists()
 
 

@@ -44,7 +44,7 @@ import yaml
 from valuesneg.agents.base import Agent
 from valuesneg.agents.llm import llm_calls
 from valuesneg.agents.models import ChatModel
-from valuesneg.core import Counter, Header, ProtocolViolation, Refuse, Request
+from valuesneg.core import Counter, Header, ProtocolViolation, Refuse, Request, Terms
 from valuesneg.core.view import PartyView
 from valuesneg.scenario import Scenario
 from valuesneg.values import MoralGraph
@@ -74,9 +74,9 @@ def revealed_cards(view: PartyView, public: frozenset[str]) -> tuple[str, ...]:
     return tuple(c for c in view.me.cards if c in cited or c in public)
 
 
-def public_cards(sc: Scenario) -> frozenset[str]:
-    """The cards every party may cite from the start in a scenario."""
-    return frozenset(e.id for e in sc.terms.vocabulary.entries
+def public_cards(terms: Terms) -> frozenset[str]:
+    """The cards every party may cite from the start under ``terms``."""
+    return frozenset(e.id for e in terms.vocabulary.entries
                      if e.kind == "card" and not e.private)
 
 
@@ -99,16 +99,20 @@ def predict(revealed: Sequence[str], relevance: Mapping[str, Sequence[str]],
     demand = equal + (1 - equal) * (1 - min(1.0, rounds / max(1, round_cap)))
     if satisfaction >= demand - 1e-9:
         return Prediction("accept")
-    short = [d for d in units if share[d] < 1]
+    short = sorted(d for d in units if share[d] < 1)
     if "counter" in legal and short:
-        return Prediction("counter", max(short, key=lambda d: (priority[d], -share[d],
-                                                               _neg(d))))
+        # ``max`` keeps the first of equal keys: ties go to the smaller id.
+        return Prediction("counter", max(short, key=lambda d: (priority[d], -share[d])))
     return Prediction("refuse")
 
 
-def _neg(text: str) -> tuple[int, ...]:
-    """A key that sorts ids in reverse, so ``max`` breaks ties toward the smaller id."""
-    return tuple(-ord(ch) for ch in text)
+def prediction(view: PartyView, relevance: Mapping[str, Sequence[str]],
+               public: frozenset[str]) -> Prediction:
+    """``predict`` for the party whose ``view`` it is, answering the offer on its table."""
+    assert view.table is not None
+    claimants = max(len(c) for c in view.claimants.values())
+    return predict(revealed_cards(view, public), relevance, view.table.allocation, view.units,
+                   view.party, claimants, view.rounds, view.round_cap, view.legal_kinds)
 
 
 # -- recording what the subject decided --------------------------------------------------------
@@ -258,7 +262,7 @@ def score(result: JobResult, tally: Tally) -> None:
     """Add one job's decisions to the tally: predictions met, consistency under paraphrase,
     faithful citations."""
     labels = relevance(result.job.scenario)
-    public = public_cards(scenario(result.job.scenario))
+    public = public_cards(scenario(result.job.scenario).terms)
     for d in result.decisions:
         if d.view.table is not None and d.record.kind in RESPONSES:
             _score_prediction(d, labels, public, tally)
@@ -274,11 +278,7 @@ def score(result: JobResult, tally: Tally) -> None:
 
 def _score_prediction(d: Decision, labels: Mapping[str, Sequence[str]],
                       public: frozenset[str], tally: Tally) -> None:
-    view = d.view
-    assert view.table is not None
-    claimants = max(len(c) for c in view.claimants.values())
-    guess = predict(revealed_cards(view, public), labels, view.table.allocation, view.units,
-                    view.party, claimants, view.rounds, view.round_cap, view.legal_kinds)
+    guess = prediction(d.view, labels, public)
     tally.predicted += 1
     tally.correct += guess.kind == d.record.kind
     pair = f"{guess.kind}->{d.record.kind}"
@@ -400,4 +400,4 @@ def _notes(config: EvalConfig) -> list[str]:
 
 
 __all__ = ["Decision", "Job", "JobResult", "Observed", "Prediction", "metrics", "paraphrased",
-           "predict", "public_cards", "revealed_cards", "run", "run_job"]
+           "predict", "prediction", "public_cards", "revealed_cards", "run", "run_job"]

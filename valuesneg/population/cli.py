@@ -14,6 +14,7 @@ from valuesneg.orchestration.executors import add_executor_argument, parse_execu
 
 
 def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``valuesneg population`` command and its subcommands."""
     parser = sub.add_parser("population", help="population experiments over generations")
     commands = parser.add_subparsers(dest="population_command", required=True)
     run = commands.add_parser("run", help="run a population experiment")
@@ -46,10 +47,14 @@ def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     add_executor_argument(parser)
+    parser.add_argument("--concurrency", type=_positive, default=4, metavar="N",
+                        help="with llm members: encounters in flight at once against the "
+                             "model endpoint (default 4; scripted encounters run one by one)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """`valuesneg population run`: check the config and its world, then run every generation."""
     from .config import load_config
     from .runner import start
     from .world import check_world
@@ -61,23 +66,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else fresh_dir(Path("runs"), f"population-{config.name}")
     began = time.monotonic()
     metrics = start(config, out, args.executor, progress=not args.quiet,
-                    faults=args.faults or no_faults)
+                    concurrency=args.concurrency, faults=args.faults or no_faults)
     _done(out, metrics, time.monotonic() - began)
     return 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    """`valuesneg population resume`: continue an interrupted population run from its folder."""
     from .runner import resume
 
     parse_executor(args.executor)
     out = Path(args.dir)
     began = time.monotonic()
     _done(out, resume(out, args.executor, progress=not args.quiet,
-                      faults=args.faults or no_faults), time.monotonic() - began)
+                      concurrency=args.concurrency, faults=args.faults or no_faults),
+          time.monotonic() - began)
     return 0
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
+    """`valuesneg population experiment`: every arm of an experiment over several seeds, and the
+    differences between arms."""
     from .experiment import run_experiment
 
     parse_executor(args.executor)
@@ -89,7 +98,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"  {what} done", file=sys.stderr, flush=True)
 
-    result = run_experiment(path, total, out, args.executor, tick)
+    result = run_experiment(path, total, out, args.executor, tick, args.concurrency)
     for arm, measures in result["arms"].items():
         print(f"{arm}: " + "; ".join(f"{m} {v['mean']} [{v['ci95'][0]}, {v['ci95'][1]}]"
                                      for m, v in measures.items()))
@@ -98,6 +107,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """`valuesneg population verify`: replay every encounter's lineage and the credibility
+    ledger."""
     from .check import Broken, verify_run
 
     try:
@@ -111,6 +122,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    """`valuesneg population schema`: the JSON Schema of a population config."""
     from .config import config_schema
 
     print(json.dumps(config_schema(), indent=2, sort_keys=True))

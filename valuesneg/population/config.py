@@ -21,7 +21,10 @@ from valuesneg.io.files import UserError
 
 # Misreporting strategies (valuesneg.agents.adversarial), each over the honest "values" play.
 MISREPORTS = ("inflate", "hide")
-STRATEGY_NAMES = (*sorted(STRATEGIES), *MISREPORTS)
+LLM = "llm"  # the LLM negotiator, speaking through the config's ``llm`` model
+STRATEGY_NAMES = (*sorted(STRATEGIES), *MISREPORTS, LLM)
+Signal = Literal["flags", "prediction", "grants"]
+SIGNALS: tuple[Signal, ...] = ("flags", "prediction", "grants")
 SHIPPED_GRAPHS = Path(__file__).resolve().parents[1] / "moral_graphs"
 SHIPPED_CASINO = Path(__file__).resolve().parents[1] / "corpora" / "data" / "casino_train.json"
 
@@ -35,6 +38,30 @@ class Credibility(_Strict):
 
     visible: bool = Field(True, description="agents pick partners by credibility (else "
                                             "pairing is random and records are kept unseen)")
+    signals: tuple[Signal, ...] = Field(
+        SIGNALS, description="what counts in the score: flags (the manipulation detectors "
+                             "flagged it), prediction (it answered offers as the integrity "
+                             "predictor expects from its revealed cards), grants (it owed no "
+                             "acknowledgement; needs grants.wind_down)")
+
+
+class Grants(_Strict):
+    """What happens after an agreement."""
+
+    wind_down: bool = Field(False, description="holders use their grants, time runs out and "
+                                               "they acknowledge it (about twice the lineage "
+                                               "and the time per encounter)")
+
+
+class LLMSettings(_Strict):
+    """The model the ``llm`` strategy speaks through."""
+
+    backend: Literal["local", "openai"] = Field(
+        "local", description="local: the embedded model; openai: an OpenAI-compatible "
+                             "endpoint")
+    model: str | None = Field(None, description="with openai: the model name")
+    base_url: str | None = Field(None, description="with openai: the endpoint")
+    guard: Literal["sound", "none"] = "sound"
 
 
 class Learning(_Strict):
@@ -55,6 +82,9 @@ class Dynamics(_Strict):
 
 
 class PopulationConfig(_Strict):
+    """A population experiment: how many agents over how many generations, the strategies and
+    their initial shares, and how agents learn and carry credibility."""
+
     name: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     agents: int = Field(ge=2, le=100_000)
     generations: int = Field(ge=1, le=100_000)
@@ -70,8 +100,10 @@ class PopulationConfig(_Strict):
                                                   "split) or a path to a CaSiNo JSON file")
     round_cap: int = Field(6, ge=1, le=50)
     credibility: Credibility = Credibility()
+    grants: Grants = Grants()
     learning: Learning = Learning()
     dynamics: Dynamics = Dynamics()
+    llm: LLMSettings = LLMSettings()
 
     @field_validator("strategies")
     @classmethod
@@ -86,6 +118,7 @@ class PopulationConfig(_Strict):
 
 
 def config_schema() -> dict[str, Any]:
+    """The JSON Schema of a population config (``valuesneg population schema``)."""
     schema = PopulationConfig.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "valuesneg population experiment"
@@ -147,6 +180,8 @@ def config_from(data: Mapping[str, Any], path: Path) -> PopulationConfig:
 
 
 def parse_config(data: Mapping[str, Any], path: str | Path) -> PopulationConfig:
+    """A population config from loaded data; the first error is one ``UserError`` naming the
+    field."""
     try:
         return PopulationConfig.model_validate(data)
     except ValidationError as error:

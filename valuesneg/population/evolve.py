@@ -137,4 +137,5 @@ def _r(value: float | None) -> float | None:
 
 
 def is_misreport(strategy: str) -> bool:
+    """Whether a strategy misreports (inflates its needs or hides its priorities)."""
     return strategy in MISREPORTS

@@ -27,6 +27,8 @@ from .world import check_world
 
 
 def load_experiment(path: Path) -> dict[str, Any]:
+    """An experiment file: shared settings, the arms that vary them, and the measures to
+    compare."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
@@ -40,14 +42,17 @@ def load_experiment(path: Path) -> dict[str, Any]:
 
 
 def run_experiment(path: Path, seeds: int, out: Path, executor: str = "local",
-                   tick: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+                   tick: Callable[[str], None] = lambda _: None, concurrency: int = 4
+                   ) -> dict[str, Any]:
+    """Run every arm with each seed and summarise each measure per arm, with the difference
+    between arms."""
     data = load_experiment(path)
     arms, measures = data.pop("arms"), data.pop("measures")
     values: dict[str, dict[str, list[float]]] = {a: {m: [] for m in measures} for a in arms}
     for arm, settings in arms.items():
         for seed in range(seeds):
             metrics = _one_run(path, merged(data, settings), seed, out / arm / f"seed-{seed}",
-                               executor)
+                               executor, concurrency)
             for name, where in measures.items():
                 values[arm][name].append(_at(metrics, where, path, name))
             tick(f"{arm} seed {seed}")
@@ -65,16 +70,16 @@ def run_experiment(path: Path, seeds: int, out: Path, executor: str = "local",
 
 
 def _one_run(path: Path, data: Mapping[str, Any], seed: int, folder: Path,
-             executor: str) -> dict[str, Any]:
+             executor: str, concurrency: int) -> dict[str, Any]:
     """A finished run's metrics; a run an earlier attempt left half-way is resumed."""
     if (folder / "metrics.json").exists():
         metrics: dict[str, Any] = json.loads((folder / "metrics.json").read_text())
         return metrics
     if (folder / "population.jsonl").exists():
-        return resume(folder, executor, progress=False)
+        return resume(folder, executor, progress=False, concurrency=concurrency)
     config = config_from({**data, "seed": seed}, path)
     check_world(config, str(path))
-    return start(config, folder, executor, progress=False)
+    return start(config, folder, executor, progress=False, concurrency=concurrency)
 
 
 def _at(metrics: Mapping[str, Any], where: str, path: Path, name: str) -> float:

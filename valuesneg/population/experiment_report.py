@@ -13,6 +13,7 @@ from .report import STYLE
 
 
 def render(result: Mapping[str, Any]) -> str:
+    """An experiment's report: each measure per arm, with intervals, as one HTML page."""
     measures = list(result["measures"])
     difference = result.get("difference")
     rows = "".join(

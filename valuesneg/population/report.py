@@ -23,6 +23,8 @@ figure svg{max-width:100%;height:auto}.note{color:#555}code{background:#f4f4f4}"
 
 def render(config: PopulationConfig, rows: Sequence[Row], metrics: Mapping[str, Any],
            out: Path) -> str:
+    """A population run's report: the setup, the generations' figures, adoptions and
+    switches."""
     events = _events(out / "events.jsonl")
     adoptions = [e for e in events if e["event"] == "adoption"]
     switches = [e for e in events if e["event"] == "switch"]
@@ -35,8 +37,7 @@ def render(config: PopulationConfig, rows: Sequence[Row], metrics: Mapping[str, 
         "<h2>Payoffs and credibility</h2>", _figure("payoffs", _payoff_plot(rows)),
         "<p class=note>Payoff: the agent's true utility of a deal (points, CaSiNo "
         "utilities); a fallback or tier-break counts as no deal, worth the walk-away 5. "
-        "Credibility: Laplace's rule over the misreport flags the public lineages raised "
-        "(0.5 with no record).</p>",
+        f"Credibility: {escape(_credibility(config))}</p>",
         "<h2>Values</h2>", _figure("values", _values_plot(rows)),
         _events_table("Card adoptions (first 20), each along a wiser-than edge", adoptions,
                       ("generation", "encounter", "agent", "from", "dropped", "adopted",
@@ -52,6 +53,18 @@ def render(config: PopulationConfig, rows: Sequence[Row], metrics: Mapping[str, 
     return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>"
             f"population {escape(config.name)}</title><style>{STYLE}</style></head><body>"
             + "\n".join(parts) + "</body></html>\n")
+
+
+def _credibility(config: PopulationConfig) -> str:
+    """How the scores on this page were made, from the signals the config counts."""
+    said = {"flags": "no manipulation detector flagged it",
+            "prediction": "the share of its answers to offers that the integrity suite's "
+                          "predictor expected from the cards it revealed",
+            "grants": "it owed no acknowledgement for an ended grant"
+                      + ("" if config.grants.wind_down else " (not measured: no wind-down)")}
+    signals = "; ".join(said[s] for s in config.credibility.signals) or "nothing"
+    return ("Laplace's rule, (kept + 1) / (encounters + 2), where each encounter adds from 0 "
+            f"to 1, read from its public lineage: {signals} (0.5 with no record).")
 
 
 def _setup(config: PopulationConfig) -> str:

@@ -1,36 +1,43 @@
 """Running a population, generation by generation, durably.
 
-The unit of durability is the encounter: its lineage is written atomically to
-``lineages/``, then its summary (read back from that lineage) is appended to
-``population.jsonl`` and fsynced. Everything else (the credibility ledger, the events, the
-generation rows) is derived from those summaries at the end of each generation and
-appended the same way. ``resume`` replays the summaries already recorded instead of
-re-running their encounters, summarizes a lineage that was written but not yet recorded
-(the encounter is not run again), and runs the rest; every line it re-derives is checked
-against the line already on disk. So a SIGKILL at any point loses nothing and runs no
-encounter twice, and the finished folder is byte-identical to an uninterrupted run's.
+Each encounter's lineage is written whole to ``lineages/`` (a temporary file renamed), then
+its summary is appended to ``population.jsonl``; the summary comes from the ledger the core
+built while negotiating, not from replaying the lineage (``population verify`` does that).
+Everything else (the credibility ledger, the events, the generation rows) is derived from
+those summaries at the end of each generation and appended the same way, and then every
+file is synced to disk: the generation is the unit of durability, so no encounter waits on
+the disk. A SIGKILL loses nothing the kernel already holds, which is every line written.
+
+``resume`` replays the summaries already recorded instead of re-running their encounters,
+summarizes a lineage that was written but not yet recorded (from the lineage, asking no
+agent again), and runs the rest; every line it re-derives is checked against the line
+already on disk. So a SIGKILL at any point loses nothing and runs no encounter twice, and
+the finished folder is byte-identical to an uninterrupted run's.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from valuesneg.agents.models import ChatModel
+from valuesneg.agents.pool import ModelPool
 from valuesneg.core import LineageError, ProtocolViolation
 from valuesneg.io.faults import Faults, no_faults
 from valuesneg.io.files import UserError, read_json, write_atomic
 from valuesneg.orchestration.executors import parse_executor, run_jobs
 from valuesneg.orchestration.executors import start as connect
 
-from .config import PopulationConfig, config_json, parse_config
-from .encounter import EncounterJob, run_job, summarize
+from .config import LLM, PopulationConfig, config_json, parse_config
+from .encounter import EncounterJob, Played, replay_job, run_job
 from .evolve import learn, spread
-from .journal import Journal
+from .journal import Journal, write_whole
 from .ledger import Credibility, canonical
 from .stats import columns, csv_line, generation_row, metrics
 from .world import Member, founders, graph, pairings, wisdom
@@ -40,10 +47,14 @@ FILES = ("population.jsonl", "credibility.jsonl", "events.jsonl", "generations.c
 
 @dataclass
 class Run:
+    """A population run under way: its config, folder, members, credibility ledger, and what it
+    has recorded."""
+
     config: PopulationConfig
     out: Path
     members: tuple[Member, ...]
-    credibility: Credibility = field(default_factory=Credibility)
+    credibility: Credibility
+    model: ChatModel | None = None  # what the ``llm`` members speak through
     rows: list[dict[str, Any]] = field(default_factory=list)
     adoptions: int = 0
     switches: int = 0
@@ -52,39 +63,50 @@ class Run:
 
 
 def start(config: PopulationConfig, out: Path, executor_spec: str = "local",
-          progress: bool = True, faults: Faults = no_faults) -> dict[str, Any]:
-    """A new run in ``out``, which must not hold one already."""
+          progress: bool = True, concurrency: int = 4,
+          faults: Faults = no_faults) -> dict[str, Any]:
+    """A new run in ``out``, which must not hold one already. ``concurrency``: encounters in
+    flight at once against the model endpoint when the population has ``llm`` members;
+    ``faults`` is a crash test's hook."""
     if (out / "population.jsonl").exists():
         raise UserError(f"{out}: already holds a population run; `valuesneg population "
                         f"resume {out}` continues it")
     write_atomic(out / "config.json", config_json(config))
-    return _run(config, out, executor_spec, progress, faults)
+    return _run(config, out, executor_spec, progress, concurrency, faults)
 
 
 def resume(out: Path, executor_spec: str = "local", progress: bool = True,
-           faults: Faults = no_faults) -> dict[str, Any]:
+           concurrency: int = 4, faults: Faults = no_faults) -> dict[str, Any]:
+    """Continue the run in ``out`` from its journals: no encounter lost, none run twice."""
     path = out / "config.json"
     if not path.exists():
         raise UserError(f"{out}: not a population run folder (no config.json in it)")
-    return _run(parse_config(read_json(path), path), out, executor_spec, progress, faults)
+    return _run(parse_config(read_json(path), path), out, executor_spec, progress,
+                concurrency, faults)
 
 
 def _run(config: PopulationConfig, out: Path, executor_spec: str,
-         progress: bool, faults: Faults = no_faults) -> dict[str, Any]:
-    run = Run(config, out, founders(config), faults=faults)
+         progress: bool, concurrency: int, faults: Faults = no_faults) -> dict[str, Any]:
+    run = Run(config, out, founders(config), Credibility(config.credibility.signals),
+              faults=faults)
     scores = wisdom(graph(config.moral_graph), config.context)
     per_generation = len(_jobs(run, 0))
+    llm = config.strategies.get(LLM, 0) > 0
     with ExitStack() as stack:
         stack.enter_context(_only_writer(out))
+        if llm:
+            run.model = _model(stack, config, out)
         journals = {name: _journal(stack, out / name) for name in FILES}
         csv = journals["generations.csv"]
         csv.append(csv_line(columns(config)))
         executor = parse_executor(executor_spec)
         connect(executor)  # a Ray cluster that cannot be reached fails before any encounter
 
-        def work(function: Callable[[EncounterJob], str], jobs: Sequence[EncounterJob]
-                 ) -> Iterator[str]:
-            return run_jobs(executor, function, jobs)
+        (out / "lineages").mkdir(exist_ok=True)
+
+        def work(function: Callable[[EncounterJob], Played], jobs: Sequence[EncounterJob]
+                 ) -> Iterator[Played]:
+            return run_jobs(executor, function, jobs, threads=concurrency if llm else 1)
 
         tick = stack.enter_context(_bar(config.generations * per_generation, progress))
         for generation in range(config.generations):
@@ -125,11 +147,23 @@ def _jobs(run: Run, generation: int) -> list[EncounterJob]:
     pairs = [pair for round_ in range(config.encounters_per_agent)
              for pair in pairings(run.members, scores, config, generation, round_)]
     return [EncounterJob(config.seed, generation, n, pair, config.moral_graph,
-                         config.round_cap) for n, pair in enumerate(pairs)]
+                         config.round_cap, wind_down=config.grants.wind_down,
+                         model=run.model if any(m.strategy == LLM for m in pair) else None,
+                         guard=config.llm.guard) for n, pair in enumerate(pairs)]
+
+
+def _model(stack: ExitStack, config: PopulationConfig, out: Path) -> ChatModel:
+    """The one endpoint every ``llm`` member speaks through, as ``valuesneg run`` opens it
+    (the embedded model's server is started here and stopped when the run ends)."""
+    settings = config.llm
+    pool = stack.enter_context(ModelPool(settings.backend, model=settings.model,
+                                         base_url=settings.base_url, seed=config.seed,
+                                         log_dir=out / "server-logs"))
+    return pool.chat(pool.default_setting())
 
 
 def _encounters(run: Run, jobs: Sequence[EncounterJob], journal: Journal,
-                work: Callable[..., Iterator[str]], tick: Callable[[], None]
+                work: Callable[..., Iterator[Played]], tick: Callable[[], None]
                 ) -> list[dict[str, Any]]:
     """The generation's summaries in job order: recorded ones replayed, written lineages
     summarized, the rest run (through the executor)."""
@@ -141,10 +175,13 @@ def _encounters(run: Run, jobs: Sequence[EncounterJob], journal: Journal,
         path = run.out / _lineage(job)
         line = journal.recorded()
         if line is None:
-            if not path.exists():
-                write_atomic(path, next(fresh))
+            if path.exists():
+                line = canonical(_summary(job, path))
+            else:
+                played = next(fresh)
+                write_whole(path, played.lineage)
                 run.faults("before_recording", run.recorded + 1)
-            line = canonical(_summary(job, path))
+                line = canonical(played.summary)
         elif _name(line) != job.name or not path.exists():
             raise UserError(f"{journal.path}: line {journal.position + 1}: not encounter "
                             f"{job.name} of this run, or its lineage is gone")
@@ -170,8 +207,8 @@ def _lineage(job: EncounterJob) -> str:
 
 def _summary(job: EncounterJob, path: Path) -> dict[str, Any]:
     try:
-        return summarize(job, path.read_text(encoding="utf-8"))
-    except (LineageError, ProtocolViolation) as error:
+        return replay_job(job, path.read_text(encoding="utf-8"))
+    except (LineageError, ProtocolViolation, ValueError) as error:
         raise UserError(f"{path}: does not verify ({error}); it was written whole, so it "
                         "was changed after the run") from None
 
@@ -188,6 +225,9 @@ def _close_generation(run: Run, generation: int, results: list[dict[str, Any]],
     row = generation_row(generation, played, results, run.credibility,
                          [*adoptions, *switches], scores, run.config)
     journals["generations.csv"].append(csv_line(list(row.values())))
+    os.sync()  # the generation's lineages, written without waiting for the disk
+    for journal in journals.values():
+        journal.sync()
     run.rows.append(row)
     run.members = members
     run.adoptions += len(adoptions)

@@ -15,10 +15,11 @@ Summary = Mapping[str, Any]
 BASE_COLUMNS = ("generation", "encounters", "agreement_rate", "mean_payoff", "honest_payoff",
                 "misreport_payoff", "flagged_rate", "honest_credibility",
                 "misreport_credibility", "misreport_share", "adoptions", "switches", "mean_wisdom",
-                "distinct_cards")
+                "distinct_cards", "card_rank_correlation")
 
 
 def columns(config: PopulationConfig) -> list[str]:
+    """The columns of the generations table: the base figures and each strategy's share."""
     return [*BASE_COLUMNS, *(f"share:{s}" for s in config.strategies)]
 
 
@@ -46,6 +47,7 @@ def generation_row(generation: int, members: Sequence[Member], results: Sequence
         "switches": sum(e["event"] == "switch" for e in events),
         "mean_wisdom": _mean([statistics.fmean(wisdom[c] for c in m.cards) for m in members]),
         "distinct_cards": len({c for m in members for c in m.cards}),
+        "card_rank_correlation": rank_correlation(_card_counts(members), wisdom),
     }
     for s in config.strategies:
         row[f"share:{s}"] = round(sum(m.strategy == s for m in members) / len(members), 6)
@@ -53,6 +55,7 @@ def generation_row(generation: int, members: Sequence[Member], results: Sequence
 
 
 def csv_line(values: Sequence[Any]) -> str:
+    """One CSV line (None as an empty cell)."""
     return ",".join("" if v is None else str(v) for v in values)
 
 
@@ -77,7 +80,8 @@ def metrics(config: PopulationConfig, rows: Sequence[Mapping[str, Any]],
         "last_generation": {k: last[k] for k in keys},
         "mean_over_generations": {k: _mean([r[k] for r in rows if r[k] is not None])
                                   for k in ("agreement_rate", "mean_payoff", "honest_payoff",
-                                            "misreport_payoff", "flagged_rate")},
+                                            "misreport_payoff", "flagged_rate",
+                                            "honest_credibility", "misreport_credibility")},
         # Misreporters' payoff minus honest agents' in the generations that had both.
         "misreport_advantage": _mean([r["misreport_payoff"] - r["honest_payoff"] for r in rows
                                       if r["misreport_payoff"] is not None
@@ -88,6 +92,9 @@ def metrics(config: PopulationConfig, rows: Sequence[Mapping[str, Any]],
         "final_shares": {s: round(sum(m.strategy == s for m in members) / len(members), 6)
                          for s in config.strategies},
         "final_cards": _card_counts(members),
+        # Spearman's rho between how many agents hold each card of the context and the
+        # card's PageRank there: does the population come to hold what the graph ranks wise?
+        "final_card_rank_correlation": rank_correlation(_card_counts(members), wisdom),
         "adoptions": adoptions, "strategy_switches": switches,
         "credibility_ledger": {"entries": credibility.count, "head": credibility.head},
     }
@@ -99,3 +106,29 @@ def _card_counts(members: Sequence[Member]) -> dict[str, int]:
         for c in m.cards:
             counts[c] = counts.get(c, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def rank_correlation(counts: Mapping[str, int], wisdom: Mapping[str, float]) -> float | None:
+    """Spearman's rho (ties take their average rank) between the count of each card of the
+    context and its score; None when either side does not vary."""
+    cards = sorted(wisdom)
+    try:
+        rho = statistics.correlation(_ranks([counts.get(c, 0) for c in cards]),
+                                     _ranks([wisdom[c] for c in cards]))
+    except statistics.StatisticsError:
+        return None
+    return round(rho, 6)
+
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for i in order[start:end + 1]:
+            ranks[i] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks

@@ -47,6 +47,7 @@ def rng(seed: int, *what: object) -> random.Random:
 
 @cache
 def graph(path: str) -> MoralGraph:
+    """A moral graph by shipped name or path; a bad one is a ``UserError``."""
     try:
         return load_graph(shipped_file(path))
     except DataError as error:
@@ -54,6 +55,7 @@ def graph(path: str) -> MoralGraph:
 
 
 def context_edges(g: MoralGraph, context: str) -> tuple[WiserEdge, ...]:
+    """The wiser-than edges of a graph that hold in ``context``."""
     return tuple(e for e in g.edges if context in e.contexts)
 
 
@@ -110,6 +112,7 @@ def founders(config: PopulationConfig) -> tuple[Member, ...]:
 
 
 def width(agents: int) -> int:
+    """How many digits agent ids are padded to, so they sort in order."""
     return max(3, len(str(agents - 1)))
 
 
@@ -139,4 +142,5 @@ def pairings(members: Sequence[Member], scores: Mapping[str, float], config: Pop
 
 
 def with_strategy(member: Member, strategy: str) -> Member:
+    """The member, now playing ``strategy``."""
     return replace(member, strategy=strategy)
