@@ -1,0 +1,57 @@
+"""Cards for a party by retrieval: the ``k`` cards of a moral graph most relevant to a query.
+
+Used by scenarios (``cards: {retrieve: K, from: GRAPH}``) and by ``valuesneg graph search``,
+so both rank exactly the same way: the graph is indexed (shared copy, idempotent per
+version) in the card store and :meth:`CardStore.query` ranks its cards by their closest
+facet. Scores are rounded to :data:`valuesneg.core.retrieved.SCORE_DECIMALS` before they
+are used, so the lineage holds no machine-dependent float noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+
+from valuesneg.core.retrieved import SCORE_DECIMALS, Retrieval, ScoredCard
+from valuesneg.values import MoralGraph
+
+from .store import DEFAULT_MODEL_ID, CardStore, RetrievedCard
+
+
+def search(graph: MoralGraph, query: str, k: int, *, exclude: Collection[str] = (),
+           store: CardStore | None = None,
+           location: str | Path | None = None) -> list[RetrievedCard]:
+    """The ``k`` best cards of ``graph`` for ``query`` (fewer if the graph has fewer),
+    leaving out the card ids in ``exclude``; best first, ties by card id."""
+    store = store or CardStore.open(location, embedding=DEFAULT_MODEL_ID)
+    store.index_graph(graph)
+    wanted = min(k + len(exclude), len(graph.cards))
+    if wanted < 1:
+        return []
+    # Any copy of the graph may answer (a party's copy too): keep the current version's
+    # best entry per card.
+    found = store.query(query, k=wanted * 2, graph_id=graph.id)
+    best: dict[str, RetrievedCard] = {}
+    for card in found:
+        if (card.graph_hash == graph.content_hash and card.card_id not in exclude
+                and card.card_id not in best):
+            best[card.card_id] = card
+    ranked = sorted(best.values(), key=lambda c: (-round(c.score, SCORE_DECIMALS), c.card_id))
+    return ranked[:k]
+
+
+def party_query(situation: str, weights: Mapping[str, float],
+                dimensions: Collection[str]) -> str:
+    """What a party's cards are retrieved for: the situation, then what it divides, most
+    valued first (a dimension the party gives no weight still names what is at stake)."""
+    order = sorted(dimensions, key=lambda d: (-weights.get(d, 0.0), d))
+    words = ", ".join(d.rpartition(":")[2].replace("_", " ").replace("-", " ") for d in order)
+    return f"{situation}. Dividing {words}."
+
+
+def retrieval_record(party: str, query: str, cards: list[RetrievedCard],
+                     model: str = DEFAULT_MODEL_ID) -> Retrieval:
+    """The genesis record of one party's retrieval."""
+    return Retrieval(party=party, query=query, model=model, cards=tuple(
+        ScoredCard(card=c.card_id, score=round(c.score, SCORE_DECIMALS), matched=c.policy_id)
+        for c in cards))
