@@ -69,14 +69,6 @@ def test_a_model_reply_without_three_policies_is_re_asked(tmp_path: Path) -> Non
     assert said.startswith("added") and "not 2" in model.asked[2][-1].content
 
 
-def test_a_card_copied_from_the_instructions_is_re_asked(tmp_path: Path) -> None:
-    copy = {**CARD, "title": "What does this person pay attention to"}
-    model = Replies([QUESTION, json.dumps(copy), json.dumps(CARD)])
-    said, _ = _elicit(tmp_path / "g.json", model, {"answer": ANSWER}, {"decision": "accept"})
-    assert said.startswith("added card:water-for-the-weakest")
-    assert "copied from these instructions" in model.asked[2][-1].content
-
-
 def test_an_edited_card_is_written_as_edited(tmp_path: Path) -> None:
     edited = {**CARD, "title": "Care for the vulnerable"}
     _elicit(tmp_path / "g.json", Replies([QUESTION, json.dumps(CARD)]), {"answer": ANSWER},

@@ -89,25 +89,6 @@ class Interviewer:
                      f"tries (last: {problem})")
 
 
-def _proposal_problem(data: dict[str, Any]) -> str | None:
-    """A card draft that is well formed and written from the answer, not from the prompt:
-    small models copy the instructions into the fields (measured in benchmarks/README.md)."""
-    problem = card_problem(data)
-    if problem is not None:
-        return problem
-    instructions = load_prompt("values.card").template.template.lower()
-    texts = [data["title"], *data["attentional_policies"]]
-    for text in texts:
-        words = text.lower().strip(" .:;,")
-        if len(words) >= 8 and words in instructions:
-            return f"{text!r} is copied from these instructions; write what this person " \
-                   "attends to, from their answer"
-    if len({t.lower().strip() for t in data["attentional_policies"]}) < len(
-            data["attentional_policies"]):
-        return "two attentional policies say the same thing"
-    return None
-
-
 def _question_problem(data: dict[str, Any]) -> str | None:
     question = data.get("question")
     return None if isinstance(question, str) and question.strip() else "question is empty"
@@ -193,7 +174,7 @@ def run_interview(interview: Interview, context: str, model: Interviewer,
         # step() calls each lambda at once (or not at all), so the loop variables are current.
         card = interview.step("proposal", lambda: model.ask(
             "values.card", {"context": context, "question": question, "answer": answer,
-                            "rejected": rejected}, CARD_SCHEMA, _proposal_problem))  # noqa: B023
+                            "rejected": rejected}, CARD_SCHEMA, card_problem))  # noqa: B023
         verdict = interview.step("verdict", lambda: ask(
             {"type": "card_proposal", "party": "interviewee", "card": card,  # noqa: B023
              "choices": ["accept", "edit", "reject"]}))
