@@ -118,6 +118,23 @@ def test_a_near_duplicate_is_shown_and_merged(tmp_path: Path,
     assert card.provenance.extra["elicited"][0]["quote"] == "I gave the sick one more water."
 
 
+def test_a_different_card_is_no_near_duplicate(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VALUESNEG_CARD_STORE", str(tmp_path / "store"))
+    path = tmp_path / "g.json"
+    _elicit(path, Replies([QUESTION, json.dumps(CARD)]), {"answer": ANSWER},
+            {"decision": "accept"})
+    other = {"title": "Warmth for the children",
+             "description": "I make sure the kids stay warm through the night.",
+             "attentional_policies": ["COLD nights and who feels them most",
+                                      "FIREWOOD we have left", "HEALTH of the youngest"]}
+    said, prompts = _elicit(path, Replies([QUESTION, json.dumps(other)]), {"answer": "Cold."},
+                            {"decision": "accept"})
+    assert said.startswith("added card:warmth-for-the-children")
+    assert "near_duplicate" not in [p["type"] for p in prompts]
+    assert len(load_graph(path).cards) == 2
+
+
 def test_a_file_that_is_not_a_moral_graph_is_named_before_any_model_starts(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "notes.json"

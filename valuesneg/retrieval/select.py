@@ -40,6 +40,22 @@ def search(graph: MoralGraph, query: str, k: int, *, exclude: Collection[str] = 
     return ranked[:k]
 
 
+def similar_cards(graph: MoralGraph, texts: list[str], *, store: CardStore | None = None,
+                  location: str | Path | None = None) -> list[tuple[str, float]]:
+    """Each card of ``graph`` with its similarity to a card made of ``texts`` (its summary
+    and its attentional policies), best first: per text, the card's closest facet; then the
+    mean over the texts. A card is thus compared facet by facet, as a whole: one long query
+    text matches no single short facet well (two cards with the same policies scored 0.52)."""
+    store = store or CardStore.open(location, embedding=DEFAULT_MODEL_ID)
+    totals = dict.fromkeys(graph.card_ids(), 0.0)
+    for text in texts:
+        for card in search(graph, text, len(graph.cards), store=store):
+            totals[card.card_id] += card.score
+    ranked = [(card, round(total / len(texts), SCORE_DECIMALS))
+              for card, total in totals.items()]
+    return sorted(ranked, key=lambda pair: (-pair[1], pair[0]))
+
+
 def party_query(situation: str, weights: Mapping[str, float],
                 dimensions: Collection[str]) -> str:
     """What a party's cards are retrieved for: the situation, then what it divides, most

@@ -38,7 +38,9 @@ from .people import MAX_POLICIES, MIN_POLICIES, Ask, card_problem
 STATE_FORMAT = "valuesneg.interview/1"
 MAX_PROPOSALS = 3
 MODEL_REASKS = 2  # re-asks after a reply that is not JSON fitting the schema
-DUPLICATE_SCORE = 0.8  # cosine similarity (MiniLM) at or above which a card is shown as close
+# Mean over the new card's facets of the closest facet of a card (MiniLM cosine; see
+# retrieval.select.similar_cards) at or above which that card is shown as a near-duplicate.
+DUPLICATE_SCORE = 0.8
 DEFAULT_CONTEXT = "Dividing scarce things between people"
 QUESTION_SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["question"],
@@ -262,17 +264,16 @@ def near_duplicate(graph: MoralGraph, card: ValuesCard) -> dict[str, Any] | None
     """The graph's closest card when it is at least DUPLICATE_SCORE similar, for showing."""
     if not graph.cards:
         return None
-    from valuesneg.retrieval.select import search
+    from valuesneg.retrieval.select import similar_cards
 
-    text = f"{card.title}. {card.description} " + " ".join(
-        p.text for p in card.attentional_policies)
-    best = search(graph, text, 1)
-    if not best or best[0].score < DUPLICATE_SCORE:
+    texts = [f"{card.title}. {card.description}", *(p.text for p in card.attentional_policies)]
+    closest, score = similar_cards(graph, texts)[0]
+    if score < DUPLICATE_SCORE:
         return None
-    found = graph.card(best[0].card_id)
+    found = graph.card(closest)
     return {"id": found.id, "title": found.title, "description": found.description,
             "attentional_policies": [p.text for p in found.attentional_policies],
-            "score": round(best[0].score, 4)}
+            "score": score}
 
 
 PROMPTS = ("values.question", "values.card")
