@@ -29,7 +29,9 @@ from .people import Ask
 
 STORY_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["story"],
-    "properties": {"story": {"type": "string", "minLength": 40, "maxLength": 1200}}}
+    # No maxLength: llama.cpp expands a bound into one grammar rule per character, and the
+    # embedded server died (connection refused) on a bound of 1,200.
+    "properties": {"story": {"type": "string", "minLength": 40}}}
 VOTE_FIELDS = {"wiser": "marked_wiser", "not_wiser": "marked_not_wiser",
                "unsure": "marked_unsure"}
 

@@ -98,9 +98,10 @@ def _interviewer(args: argparse.Namespace) -> Iterator[Interviewer]:
 
 
 def cmd_elicit(args: argparse.Namespace) -> int:
+    from valuesneg.agents.models import ModelError
     from valuesneg.orchestration.humans import NoAnswer
 
-    from .elicit import NoCard, elicit, open_graph
+    from .elicit import NoCard, elicit, open_graph, state_path
     from .people import asking
 
     path = Path(args.output)
@@ -118,6 +119,10 @@ def cmd_elicit(args: argparse.Namespace) -> int:
     except NoCard as none:
         print(f"valuesneg: no card: {none}", file=sys.stderr)
         return 1
+    except ModelError as error:  # the interview is saved: run the command again
+        print(f"valuesneg: error: {error}; the interview is saved in {state_path(path)}",
+              file=sys.stderr)
+        return 1
     print(f"wrote {path}: {said}", file=sys.stderr if args.answers == "json" else sys.stdout)
     return 0
 
@@ -133,6 +138,7 @@ def _load(path: str) -> MoralGraph:
 
 
 def cmd_elicit_edges(args: argparse.Namespace) -> int:
+    from valuesneg.agents.models import ModelError
     from valuesneg.orchestration.humans import NoAnswer
 
     from .edges import elicit_edges
@@ -151,6 +157,10 @@ def cmd_elicit_edges(args: argparse.Namespace) -> int:
         print(f"valuesneg: paused: {paused}; the votes so far are in {args.graph}; run the "
               "same command again to continue", file=sys.stderr)
         return PAUSED_EXIT
+    except ModelError as error:
+        print(f"valuesneg: error: {error}; the votes so far are in {args.graph}",
+              file=sys.stderr)
+        return 1
     for edge in edges:
         print(f"{edge.source} -> {edge.wiser}: wiser {edge.counts.marked_wiser}, not wiser "
               f"{edge.counts.marked_not_wiser}, unsure {edge.counts.marked_unsure}; "
