@@ -27,6 +27,10 @@ def test_a_wheel_without_the_checkout_runs_an_eval_suite(tmp_path: Path) -> None
     assert {f"valuesneg/moral_graphs/{name}" for name in shipped} <= names
     assert {f"valuesneg/suites/{p.parent.name}/{p.name}"
             for p in (ROOT / "evals").glob("*/*.yaml")} <= names
+    # `valuesneg serve`'s pages and scripts
+    assert {f"valuesneg/web/{p.relative_to(ROOT / 'valuesneg' / 'web').as_posix()}"
+            for folder in ("templates", "static")
+            for p in (ROOT / "valuesneg" / "web" / folder).iterdir()} <= names
     # winwin's default corpus, with the attribution its licence (CC BY 4.0) asks for
     assert {"valuesneg/corpora/data/casino_train.json",
             "valuesneg/corpora/data/README.md"} <= names

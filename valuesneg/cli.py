@@ -13,49 +13,17 @@ from valuesneg.core import (
     RECORD_TYPES,
     LineageError,
     ProtocolViolation,
-    Verified,
     parse_record,
-    strict_json,
-    verify_lines,
 )
-from valuesneg.io.attest import forged_attestations
-from valuesneg.io.files import UserError, read_input, read_json, read_lines, write_atomic
+from valuesneg.io.faults import Faults
+from valuesneg.io.files import UserError, read_input, write_atomic
 from valuesneg.io.inputs import RECORD_BYTES
-from valuesneg.signing import check_signatures, head_signed, untrusted_keys
 from valuesneg.transcript import transcript
-
-
-def _verified(path: Path, *, require_outcome: bool) -> Verified:
-    lines = read_lines(path)
-    try:
-        return verify_lines(lines, require_outcome=require_outcome)
-    except LineageError as error:
-        if error.line == 1 and _one_json_document(lines):  # e.g. outcome.json, indented
-            raise LineageError(1, "not a lineage: this is one JSON document, while a lineage "
-                               "has one JSON entry per line, its genesis first (a run's is "
-                               "lineage.jsonl)", "malformed") from None
-        raise
-
-
-def _one_json_document(lines: list[str]) -> bool:
-    try:
-        strict_json.loads("\n".join(lines))
-    except strict_json.JsonInputError:
-        return False
-    return len(lines) > 1
-
-
-def _lineage(arg: str) -> Path:
-    """A lineage file, or a run folder standing for the lineage.jsonl in it."""
-    path = Path(arg)
-    if not path.is_dir():
-        return path
-    if not (path / "lineage.jsonl").exists():
-        raise UserError(f"{path}: not a run folder (no lineage.jsonl in it)")
-    return path / "lineage.jsonl"
+from valuesneg.verification import lineage_path, verified_lineage, verify_run
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """`valuesneg run`: the flags become ``launch.Options``, then ``run_command`` runs."""
     from valuesneg.agents.factory import party_overrides
     from valuesneg.orchestration.launch import Options, run_command
 
@@ -66,15 +34,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                       checkpoint=args.checkpoint, concurrency=args.concurrency,
                       quiet=args.quiet, models=tuple(sorted(models.items())),
                       guards=tuple(sorted(party_overrides(args.guard, "--guard").items())),
-                      keys=args.keys)
+                      keys=args.keys, faults=args.faults)
     return run_command(args.scenario, args.out, options)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    """`valuesneg resume`: continue a run as run.json says it was started."""
     from valuesneg.orchestration.launch import Options, resume_command
 
     return resume_command(args.dir, Options(answers=args.answers, checkpoint=args.checkpoint,
-                                            quiet=args.quiet))
+                                            quiet=args.quiet, faults=args.faults))
 
 
 def _add_run_io(parser: argparse.ArgumentParser) -> None:
@@ -89,16 +58,12 @@ def _add_run_io(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    path = _lineage(args.lineage)
+    """`valuesneg verify`: 0 when the lineage replays and every check passes, 1 naming the first
+    bad line."""
+    path = lineage_path(args.lineage)
     try:
-        verified = _verified(path, require_outcome=not args.partial)
-        if verified.keys is not None or not args.unsigned:
-            check_signatures(verified)
-        _check_attestations(verified, args.trust)
-        _check_outcome_file(path, verified)
-        if args.head is not None and args.head != verified.head:
-            raise LineageError(len(verified.records) + 1, f"the lineage ends at head "
-                               f"{verified.head}, not at the expected {args.head}", "head")
+        verified = verify_run(path, partial=args.partial, unsigned=args.unsigned,
+                              trust=args.trust, head=args.head)
     except LineageError as error:
         print(f"{path}: line {error.line}: {error.reason}", file=sys.stderr)
         return 1
@@ -114,71 +79,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_attestations(verified: Verified, trust: str | None) -> None:
-    """Signatures under the lineage's own authority keys, and, with ``trust``, those keys
-    against the ones a scenario file declares: a forger who swaps the key in the genesis and
-    re-signs passes the first check, not the second."""
-    if trust is not None:
-        _check_trusted(verified, trust)
-    forged = forged_attestations(verified.terms)
-    if forged:
-        what = f"the attested wait {forged[0]}" if forged[0].startswith("waits[") else \
-            f"the attestation of {forged[0]!r}'s redacted envelope"
-        raise LineageError(1, f"{what} does not verify under its authority's key",
-                           "attestation")
 
 
-def _check_trusted(verified: Verified, trust: str) -> None:
-    """The genesis against a scenario file the reviewer trusts: the very same terms, the
-    same authority keys, and the signing keys the scenario declares."""
-    from valuesneg.scenario import load_scenario
-
-    scenario = load_scenario(trust, check_signatures=False)
-    trusted = scenario.spec.authorities
-    for authority, key in sorted(verified.terms.authorities.items()):
-        if trusted.get(authority) != key:
-            raise LineageError(1, f"authority {authority!r} signs with a key that {trust} "
-                               "does not trust", "attestation")
-    untrusted = untrusted_keys(verified, scenario.spec.signing_keys)
-    if untrusted:
-        raise LineageError(1, f"{untrusted[0]!r} signs with a key that {trust} does not "
-                           "declare", "trust")
-    if scenario.terms.hashes() != verified.terms.hashes():
-        changed = sorted(k for k, v in scenario.terms.hashes().items()
-                         if verified.terms.hashes().get(k) != v)
-        raise LineageError(1, f"the genesis terms are not those of {trust} (they differ in "
-                           f"{', '.join(changed)})", "trust")
 
 
-def _check_outcome_file(lineage: Path, verified: Verified) -> None:
-    """A run's outcome.json pins the lineage head, so a dropped tail is detected too."""
-    summary_path = lineage.parent / "outcome.json"
-    if not summary_path.exists() or verified.outcome is None:
-        return
-    summary = read_json(summary_path)
-    if not isinstance(summary, dict):
-        raise UserError(f"{summary_path}: not a run's outcome (a JSON object)")
-    count = len(verified.records) + 1
-    if summary.get("lineage_entries") != count or summary.get("lineage_head") != verified.head:
-        claimed = summary.get("lineage_entries")
-        ends = claimed if type(claimed) is int and 0 < claimed < count else count
-        raise LineageError(ends + 1,
-                           f"lineage does not end where {summary_path.name} says it does "
-                           "(entries dropped or appended)", "truncated")
-    if verified.keys is not None and not head_signed(verified, summary.get("lineage_signature")):
-        raise LineageError(count, f"{summary_path.name} carries no valid signature of the "
-                           "run's key over the lineage head", "signature")
-    recorded = {k: summary.get(k) for k in ("terminal", "allocation", "satisfied")}
-    produced = verified.outcome.model_dump(mode="json")
-    if recorded != {k: produced[k] for k in recorded}:
-        raise LineageError(count, f"{summary_path.name} differs from the outcome the core "
-                           "produces", "outcome")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    path = _lineage(args.lineage)
+    """`valuesneg replay`: the lineage as readable lines."""
+    path = lineage_path(args.lineage)
     try:
-        verified = _verified(path, require_outcome=False)
+        verified = verified_lineage(path, require_outcome=False)
     except LineageError as error:
         print(f"{path}: line {error.line}: {error.reason}", file=sys.stderr)
         return 1
@@ -195,9 +106,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    path, record_path = _lineage(args.lineage), Path(args.record)
+    """`valuesneg check`: would the core accept this record next?"""
+    path, record_path = lineage_path(args.lineage), Path(args.record)
     try:
-        verified = _verified(path, require_outcome=False)
+        verified = verified_lineage(path, require_outcome=False)
     except LineageError as error:
         print(f"{path}: line {error.line}: {error.reason}", file=sys.stderr)
         return 2
@@ -213,6 +125,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    """`valuesneg schema`: the JSON Schema of every record kind."""
     schemas = {t.model_fields["kind"].default: t.model_json_schema() for t in RECORD_TYPES}
     if not args.out:
         print(json.dumps(schemas, indent=2, sort_keys=True))
@@ -248,6 +161,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line (the CLI reference is generated from it)."""
     parser = argparse.ArgumentParser(prog="valuesneg", description="Negotiations between AI "
                                      "agents that reveal their values, refereed by a "
                                      "deterministic protocol core.")
@@ -328,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(sub)
     _add_tournament(sub)
     _add_population(sub)
+    _add_serve(sub)
     return parser
 
 
@@ -361,8 +276,17 @@ def _add_values(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     add_values_commands(sub)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from valuesneg.web.serve import add_serve_command
+
+    add_serve_command(sub)
+
+
+def main(argv: Sequence[str] | None = None, *, faults: Faults | None = None) -> int:
+    """Run the command line; every failure is one line and an exit code, never a traceback
+    (unless ``VALUESNEG_DEBUG``). ``faults`` is a crash test's hook (``tests/crashing.py``)."""
     args = build_parser().parse_args(argv)
+    args.faults = faults
     try:
         code: int = args.func(args)
         return code

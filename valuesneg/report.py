@@ -76,6 +76,7 @@ def offers(records: Sequence[Header]) -> list[tuple[int, int, str, Allocation]]:
 
 
 def utility(scenario: Scenario, alloc: Mapping[str, Mapping[str, int]], party: str) -> float:
+    """What an allocation is worth to a party under the scenario's weights."""
     weights = scenario.terms.party(party).weights
     return sum(weights.get(d, 0.0) * share.get(party, 0) for d, share in alloc.items())
 

@@ -57,12 +57,17 @@ class _Strict(BaseModel):
 
 
 class AgentSpec(_Strict):
+    """Who speaks for a party, and how: the backend, the scripted strategy, the model and its
+    settings, the guard."""
+
     backend: Literal["scripted", "llm", "human"] = "llm"
     """Who speaks for the party: a scripted strategy, the LLM of `--backend`, or a person at
     the terminal (or as JSON lines on stdin)."""
     strategy: str = "linear"
-    """The scripted strategy (boulware, conceder, linear, tit-for-tat, values); also what an
-    LLM party plays when run with `--backend scripted`."""
+    """The scripted strategy (boulware, conceder, linear, tit-for-tat, values), one an
+    installed plugin registers (entry point group `valuesneg.strategies`), or any agent class
+    as `package.module:Class`; also what an LLM party plays when run with `--backend
+    scripted`."""
     deliberates: bool = False
     """Defers once before answering its first proposal."""
     model: str | None = None
@@ -123,6 +128,9 @@ class RetrieveSpec(_Strict):
 
 
 class PartySpec(_Strict):
+    """One party of a scenario: its cards, envelope, utilities, tiers, agent, and what it knows
+    of other negotiations."""
+
     id: Id
     """The party id, as records name it."""
     cards: tuple[Id, ...] | RetrieveSpec = ()
@@ -163,6 +171,9 @@ class PartySpec(_Strict):
 
 
 class PolicySpec(_Strict):
+    """The policy of a scenario: caps, tiers, terminal rules, the multiparty rule, what is
+    measured and which clauses are cited."""
+
     id: Id
     round_cap: int
     """Rounds of offers before the terminal rules decide."""
@@ -193,6 +204,9 @@ class PolicySpec(_Strict):
 
 
 class ScenarioFile(_Strict):
+    """A scenario file as written: the format `Write your own scenario` documents field by
+    field."""
+
     scenario: Id
     title: str
     negotiation: Id
@@ -218,6 +232,9 @@ class ScenarioFile(_Strict):
 
 
 class Scenario(BaseModel):
+    """A loaded scenario: the file it came from, what it says (``spec``), the core's ``terms``
+    it compiles into, and its moral graph."""
+
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     path: Path
@@ -239,6 +256,9 @@ class Scenario(BaseModel):
 
 
 def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenario:
+    """Read, check and compile a scenario file; bad input is one ``UserError`` naming the file,
+    the line and the field. ``check_signatures`` checks its attestations (off for a file whose
+    signatures are being made)."""
     path = Path(path)
     raw, root = _read_yaml(path)
     try:

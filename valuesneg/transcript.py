@@ -24,10 +24,12 @@ from valuesneg.core import (
 
 
 def shares(share: dict[str, int]) -> str:
+    """One dimension's shares, readable: ``ana 2, ben 1``."""
     return ", ".join(f"{party} {units}" for party, units in share.items())
 
 
 def allocation(alloc: dict[str, dict[str, int]]) -> str:
+    """An allocation, readable: ``dim:food: ana 2, ben 1; dim:water: ...``."""
     return "; ".join(f"{dim}: {shares(share)}" for dim, share in alloc.items())
 
 
@@ -112,4 +114,5 @@ def why_won(record: TierBreak) -> str:
 
 
 def transcript(records: Iterable[Header]) -> str:
+    """A lineage's records, one readable line each (what `valuesneg replay` prints)."""
     return "\n".join(f"#{r.seq:<4} t={r.tick:<4} {describe(r)}" for r in records)

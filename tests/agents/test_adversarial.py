@@ -11,23 +11,13 @@ from typing import Any
 import pytest
 from builders import make_terms
 
-from valuesneg.agents.adversarial import (
-    ATTACKS,
-    INJECTIONS,
-    INSTRUCTION,
-    PROSE,
-    Attack,
-    BypassAgent,
-    Intel,
-    Machiavellian,
-    Misreporter,
-    PromptInjector,
-    carries_injection,
-    probe,
-    stage,
-)
+from valuesneg.agents.adversarial import BypassAgent, Machiavellian, Misreporter, PromptInjector
+from valuesneg.agents.attack import INSTRUCTION, PROSE, Attack
 from valuesneg.agents.base import Agent
+from valuesneg.agents.catalogue import ATTACKS
 from valuesneg.agents.factory import llm_agents
+from valuesneg.agents.injections import INJECTIONS, carries_injection
+from valuesneg.agents.intel import Intel
 from valuesneg.agents.llm import LLMAgent
 from valuesneg.agents.local_server import LocalModelServer, local_chat_model
 from valuesneg.agents.prompts import load_prompt
@@ -49,6 +39,7 @@ from valuesneg.core import (
     verify_lines,
 )
 from valuesneg.core.view import view_for
+from valuesneg.evals.probes import probe, stage
 from valuesneg.orchestration.driver import Driver
 from valuesneg.scenario import Scenario, load_scenario
 

@@ -26,12 +26,8 @@ from valuesneg.agents.models import (
     ModelRefused,
     TransportExhausted,
 )
-from valuesneg.agents.openai_model import (
-    OpenAIChatModel,
-    RetryPolicy,
-    Structured,
-    retry_after_seconds,
-)
+from valuesneg.agents.openai_model import OpenAIChatModel, Structured
+from valuesneg.agents.transport import RetryPolicy, retry_after_seconds
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from valuesneg.agents.adversarial import ATTACKS, INJECTIONS
+from valuesneg.agents.catalogue import ATTACKS
+from valuesneg.agents.injections import INJECTIONS
 from valuesneg.evals import bypass
 from valuesneg.evals.base import EvalConfig
 from valuesneg.evals.bypass import AgentRun, Attempt, attempt

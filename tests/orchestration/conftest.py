@@ -10,16 +10,14 @@ import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from crashing import command
 from langgraph.checkpoint.sqlite import SqliteSaver
-
-from valuesneg.io.files import KILL_AFTER_ENTRIES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "moral_graphs" / "scenarios"
@@ -31,10 +29,9 @@ KilledRun = Callable[..., "subprocess.Popen[bytes]"]
 def _killed_run(scenario: str, out: Path, after: int, *extra: str) -> subprocess.Popen[bytes]:
     """`valuesneg run` (scripted) that SIGKILLs itself once its lineage holds ``after``
     entries; ``extra`` are more command-line arguments."""
-    env = {**os.environ, KILL_AFTER_ENTRIES: str(after)}
-    return subprocess.Popen([sys.executable, "-m", "valuesneg.cli", "run",
-                             str(SCENARIOS / f"{scenario}.yaml"), "--backend", "scripted",
-                             "--out", str(out), "--quiet", *extra], env=env,
+    return subprocess.Popen(command("lineage_entries", after, "run",
+                                    str(SCENARIOS / f"{scenario}.yaml"), "--backend",
+                                    "scripted", "--out", str(out), "--quiet", *extra),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -14,7 +14,6 @@ model-made record, even across the kill.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -24,10 +23,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from crashing import command
 
 from valuesneg.cli import main
 from valuesneg.core import content_hash, parse_record, verify_lines
-from valuesneg.io.files import KILL_AFTER_ENTRIES
 
 pytestmark = pytest.mark.llm
 
@@ -39,14 +38,16 @@ DECISIONS = ("request", "accept", "counter", "refuse", "defer")  # what the mode
 # the rest of its party's records (commits, acks) the driver makes after the outcome
 
 
-def start(out: Path, keys: Path, env: dict[str, str] | None = None
+def start(out: Path, keys: Path, crash_after: int | None = None
           ) -> subprocess.Popen[bytes]:
+    """The run in a child process; with ``crash_after`` it SIGKILLs itself once its lineage
+    holds that many entries (``tests/crashing.py``)."""
     # One key set for every run: a resumed run must end with the very same signed bytes.
-    return subprocess.Popen([sys.executable, "-m", "valuesneg.cli", "run", str(SCENARIO),
-                             "--backend", "local", "--out", str(out), "--quiet",
-                             "--keys", str(keys)],
-                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    args = ["run", str(SCENARIO), "--backend", "local", "--out", str(out), "--quiet",
+            "--keys", str(keys)]
+    argv = [sys.executable, "-m", "valuesneg.cli", *args] if crash_after is None \
+        else command("lineage_entries", crash_after, *args)
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def entries(out: Path) -> int:
@@ -107,7 +108,7 @@ def test_killed_local_runs_resume_to_the_uninterrupted_lineage(
         if how == "think":
             kill_while_thinking(out, run_keys, at, delay)
         else:
-            proc = start(out, run_keys, {KILL_AFTER_ENTRIES: str(at)})
+            proc = start(out, run_keys, crash_after=at)
             assert proc.wait(timeout=600) == -signal.SIGKILL, name
         assert main(["resume", str(out), "--quiet"]) == 0, name
         lines = (out / "lineage.jsonl").read_text().splitlines()

@@ -1,26 +1,25 @@
 """Crash and resume: a run SIGKILLed at an exact lineage entry, then `valuesneg resume`.
 
-The kill is the lineage writer's test hook (VALUESNEG_KILL_AFTER_ENTRIES): the process
-dies right after the file reaches N entries, which covers a kill between any two entries,
-including between a party's record and the entries the core appends because of it.
+The kill is the lineage writer's crash point (``lineage_entries``, armed by
+``tests/crashing.py``): the process dies right after the file reaches N entries, which
+covers a kill between any two entries, including between a party's record and the entries
+the core appends because of it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from crashing import command
 
 from valuesneg.cli import main
 from valuesneg.core import CORE, verify_lines
-from valuesneg.io.files import KILL_BEFORE_APPLYING
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios"
 KilledRun = Callable[..., "subprocess.Popen[bytes]"]
@@ -91,10 +90,9 @@ def test_a_run_killed_between_deciding_and_applying_resumes_without_asking_again
     for seq in (decided[0], decided[len(decided) // 2], decided[-1]):
         out = tmp_path / f"before-{seq}"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "valuesneg.cli", "run",
-             str(SCENARIOS / "campsite_supplies.yaml"), "--backend", "scripted", "--out",
-             str(out), "--quiet", "--keys", str(run_keys)],
-            env={**os.environ, KILL_BEFORE_APPLYING: str(seq)},
+            command("before_applying", seq, "run", str(SCENARIOS / "campsite_supplies.yaml"),
+                    "--backend", "scripted", "--out", str(out), "--quiet",
+                    "--keys", str(run_keys)),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert proc.wait(timeout=120) == -signal.SIGKILL, seq
         assert len((out / "lineage.jsonl").read_text().splitlines()) == seq, seq

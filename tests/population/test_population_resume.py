@@ -7,13 +7,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from crashing import command
 from popkit import WriteConfig, folder_bytes, run_cli
-
-from valuesneg.population.runner import KILL_AFTER, KILL_BEFORE_RECORDING
 
 ENCOUNTERS = 9  # the small config: 3 generations of 3 encounters
 
@@ -30,12 +28,11 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return folder_bytes(folder / "out")
 
 
-def killed_run(config: Path, out: Path, hook: str, at: int) -> None:
-    """Run the CLI in a child process that SIGKILLs itself at the hook."""
+def killed_run(config: Path, out: Path, point: str, at: int) -> None:
+    """Run the CLI in a child process that SIGKILLs itself at the crash point."""
     child = subprocess.run(
-        [sys.executable, "-m", "valuesneg", "population", "run", str(config), "--out",
-         str(out), "--quiet"], env={**os.environ, hook: str(at)}, capture_output=True,
-        timeout=300)
+        command(point, at, "population", "run", str(config), "--out", str(out), "--quiet"),
+        capture_output=True, timeout=300)
     assert child.returncode == -signal.SIGKILL, child.stderr.decode()
 
 
@@ -51,7 +48,7 @@ def test_killed_after_an_encounter_resumes_to_the_same_bytes(
         write_config: WriteConfig, tmp_path: Path, reference: dict[str, bytes],
         at: int) -> None:
     out = tmp_path / "out"
-    killed_run(write_config(), out, KILL_AFTER, at)
+    killed_run(write_config(), out, "encounters_recorded", at)
     assert len(recorded(out)) == at
     assert not (out / "metrics.json").exists()
     assert run_cli("population", "resume", str(out), "--quiet") == 0
@@ -63,7 +60,7 @@ def test_a_written_lineage_is_not_run_again(
     """Killed between writing the 5th lineage and recording it: resume reads that lineage
     (the same file, untouched) instead of negotiating the encounter a second time."""
     out = tmp_path / "out"
-    killed_run(write_config(), out, KILL_BEFORE_RECORDING, 5)
+    killed_run(write_config(), out, "before_recording", 5)
     assert len(recorded(out)) == 4
     fifth = out / "lineages" / "g0001-e0001.jsonl"
     before = os.stat(fifth)
@@ -77,7 +74,7 @@ def test_a_written_lineage_is_not_run_again(
 def test_a_line_cut_short_by_the_kill_is_dropped_and_redone(
         write_config: WriteConfig, tmp_path: Path, reference: dict[str, bytes]) -> None:
     out = tmp_path / "out"
-    killed_run(write_config(), out, KILL_AFTER, 4)
+    killed_run(write_config(), out, "encounters_recorded", 4)
     with (out / "population.jsonl").open("a") as handle:
         handle.write('{"generation": 1, "encou')  # what a kill mid-write leaves
     assert run_cli("population", "resume", str(out), "--quiet") == 0
@@ -88,7 +85,7 @@ def test_an_edited_record_is_refused_on_resume(
         write_config: WriteConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
         ) -> None:
     out = tmp_path / "out"
-    killed_run(write_config(), out, KILL_AFTER, 4)
+    killed_run(write_config(), out, "encounters_recorded", 4)
     ledger = out / "credibility.jsonl"
     lines = ledger.read_text().splitlines()
     lines[1] = lines[1].replace('"flags":[]', '"flags":["need-abandoned"]', 1)
@@ -110,7 +107,7 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(
     import fcntl
 
     out = tmp_path / "out"
-    killed_run(write_config(), out, KILL_AFTER, 2)
+    killed_run(write_config(), out, "encounters_recorded", 2)
     with (out / ".lock").open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         assert run_cli("population", "resume", str(out), "--quiet") == 2

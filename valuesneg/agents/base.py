@@ -13,6 +13,9 @@ from valuesneg.core.view import PartyView
 
 
 class Agent(Protocol):
+    """Anything that decides a party's records: scripted strategies, the LLM negotiator, a
+    person at the terminal, or your own class (see "Write your own agent")."""
+
     @property
     def name(self) -> str: ...
 
@@ -30,6 +33,8 @@ def header(view: PartyView, **fields: Any) -> dict[str, Any]:
 
 
 def utility(view: PartyView, allocation: dict[str, dict[str, int]]) -> float:
+    """What ``allocation`` is worth to the viewing party: its units weighted by its own
+    weights (the measure its reservation is in)."""
     weights = view.me.weights
     return sum(weights.get(d, 0.0) * share.get(view.party, 0) for d, share in allocation.items())
 
@@ -55,3 +60,24 @@ def split(view: PartyView, dimension: str, mine: int) -> dict[str, int]:
     for index, party in enumerate(others):
         share[party] = rest // len(others) + (1 if index < rest % len(others) else 0)
     return share
+
+
+# -- moving units between claimants --------------------------------------------------------
+
+def give_unit(share: dict[str, int], me: str) -> None:
+    """One unit from me to the other claimant holding least of it (ties by id): even shares."""
+    to = min((p for p in share if p != me), key=lambda p: (share[p], p))
+    share[me] -= 1
+    share[to] += 1
+
+
+def take_units(share: dict[str, int], me: str, units: int) -> dict[str, int]:
+    """``share`` with ``units`` more for me, taken from whoever holds most (ties by id)."""
+    taken = dict(share)
+    taken.setdefault(me, 0)
+    for _ in range(units):
+        source = max((p for p in taken if p != me and taken[p] > 0),
+                     key=lambda p: (taken[p], p))
+        taken[source] -= 1
+        taken[me] += 1
+    return taken

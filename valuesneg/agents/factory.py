@@ -17,13 +17,15 @@ from .menu import GUARDS, Guard
 from .models import ChatModel
 from .pool import ModelPool
 from .prompts import load_prompt
-from .scripted import STRATEGIES, make_scripted
+from .strategies import strategy_agent
 from .wrappers import Deliberating, DependencyAware
 
 PROMPTS = ("negotiator.choose", "negotiator.propose", "negotiator.respond")
 
 
 def scripted_agents(scenario: Scenario, humans: Collection[str] = ()) -> dict[str, Agent]:
+    """Every party but ``humans`` played by its scripted strategy, with the behaviour the
+    scenario gives it (asking for time, knowing of waits)."""
     return with_dependencies(scenario, _scripted(scenario, humans))
 
 
@@ -32,11 +34,10 @@ def _scripted(scenario: Scenario, humans: Collection[str] = ()) -> dict[str, Age
     for party in scenario.terms.party_ids:
         if party in humans:
             continue
-        strategy = scenario.agent_spec(party).strategy
-        if strategy not in STRATEGIES:
-            raise UserError(f"{scenario.path}: party {party!r}: unknown scripted strategy "
-                            f"{strategy!r} (choose from {', '.join(sorted(STRATEGIES))})")
-        agents[party] = make_scripted(party, strategy)
+        try:
+            agents[party] = strategy_agent(party, scenario.agent_spec(party).strategy)
+        except UserError as error:
+            raise UserError(f"{scenario.path}: party {party!r}: {error}") from None
     return agents
 
 

@@ -44,6 +44,7 @@ def renewal_request(view: PartyView, grant: Grant, clause: str) -> Request:
 
 
 def renewal_accept(view: PartyView, renewal_seq: int, clause: str) -> Accept:
+    """A grantor's yes to a renewal request, citing its own card (if it may) and ``clause``."""
     return Accept(**{**header(view), "reply_to": renewal_seq},
                   rationale=_own_card_and(view, clause))
 

@@ -35,6 +35,9 @@ MAX_REASONS: int = Accept.model_json_schema()["properties"]["rationale"]["maxIte
 
 @dataclass(frozen=True)
 class HumanAgent:
+    """A party a person plays: each decision pauses the graph (``interrupt``) with a prompt, and
+    the answer becomes the record."""
+
     name: str
     cards: Mapping[str, str]  # card or attentional-policy id -> the text a person is shown
 
@@ -57,6 +60,8 @@ def prompt_for(view: PartyView, cards: Mapping[str, str],
         "seq": view.next_seq, "round": view.rounds + 1, "round_cap": view.round_cap,
         "units": view.units, "weights": view.me.weights,
         "best_utility": sum(view.me.weights.get(d, 0.0) * u for d, u in view.units.items()),
+        "reservation": view.me.reservation,  # what no deal is worth to this party
+        "cards": list(view.me.cards), "revealed_by_peers": list(view.revealed_by_peers),
         "table": table,
         "actions": schema["properties"]["action"]["enum"],
         "rationale": [{"id": c.id, "kind": c.kind, "own": c.own, "text": cards.get(c.id, "")}

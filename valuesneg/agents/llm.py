@@ -54,6 +54,9 @@ class NoValidDecision(Exception):
 
 
 class Decision(BaseModel):
+    """The free-form reply a model gives under ``guard: none``: an action, the units it keeps,
+    the dimension it counters on, and the ids it cites."""
+
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["request", "accept", "counter", "refuse", "defer"]
@@ -88,6 +91,10 @@ class Call:
 
 @dataclass
 class LLMAgent:
+    """The LLM negotiator: renders the view into a prompt, asks its chat model for a reply that
+    fits a JSON Schema (a menu of sound moves under ``guard: sound``), re-asks on a reply it
+    cannot use, and turns the reply into a record."""
+
     name: str
     model: ChatModel
     cards: Mapping[str, str]  # card or attentional-policy id -> the text the model is shown
@@ -361,6 +368,8 @@ def card_texts(graph: Any) -> dict[str, str]:
 
 
 def describe_terminal_rules(terminal: Mapping[str, str]) -> str:
+    """The policy's terminal rules in a line the prompt can show (``dim:water by nash;
+    ...``)."""
     return "; ".join(f"{d} by {rule.replace('_', ' ')}" for d, rule in terminal.items())
 
 

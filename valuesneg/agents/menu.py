@@ -38,7 +38,7 @@ from typing import Any, Literal
 from valuesneg.core import Accept, Counter, Header, Refuse, Request
 from valuesneg.core.view import PartyView
 
-from .base import claimed, header, utility
+from .base import claimed, header, take_units, utility
 from .scripted import (
     AGREEMENT,
     EFFICIENCY,
@@ -46,7 +46,6 @@ from .scripted import (
     NEEDS,
     ValuesAgent,
     best_utility,
-    take_units,
 )
 
 Guard = Literal["sound", "none"]

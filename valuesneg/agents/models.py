@@ -18,6 +18,8 @@ Role = Literal["system", "user", "assistant"]
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One chat message: its role (system, user or assistant) and text."""
+
     role: Role
     content: str
 
@@ -42,6 +44,9 @@ class ModelReply:
 
 @runtime_checkable
 class ChatModel(Protocol):
+    """The one method the LLM negotiator needs of a model; any class with it is a chat model
+    (see ``valuesneg.agents.testing`` for ones that need no endpoint)."""
+
     def complete(
         self,
         messages: Sequence[Message],
@@ -62,6 +67,8 @@ class ModelError(Exception):
 
 
 class MissingApiKey(ModelError):
+    """An endpoint that needs an API key, and none was given."""
+
     def __init__(self, url: str) -> None:
         super().__init__(
             f"no API key for {url}: pass api_key or set OPENAI_API_KEY "

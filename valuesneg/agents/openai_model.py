@@ -1,12 +1,7 @@
 """`ChatModel` over the openai SDK, for any OpenAI-compatible chat-completions endpoint.
 
-Transport retries live here and only here: the SDK's own retries are switched off
-(`max_retries=0`) so that one policy, with one budget, decides. Retried: connection errors,
-timeouts, 408, 429 and 5xx (except 501, and except 500 from llama-cpp-python's server, whose
-500s are deterministic reactions to the request itself). Everything else is final.
-Backoff is exponential with jitter; a Retry-After (or OpenAI's retry-after-ms) header
-replaces the computed backoff, and a wait that would overrun the total wait budget ends the
-retries at once instead of sleeping in vain.
+Transport retries are ``valuesneg.agents.transport``'s: the SDK's own are switched off
+(`max_retries=0`) so that one policy, with one budget, decides.
 
 Structured output: OpenAI wants `{"type": "json_schema", "json_schema": {..., "strict": true}}`;
 llama-cpp-python's server constrains by grammar on `{"type": "json_object", "schema": ...}` and
@@ -21,34 +16,24 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
-import random
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from openai import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
     DefaultHttpxClient,
     OpenAI,
 )
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
-from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from valuesneg.agents.models import (
-    EndpointUnreachable,
     Message,
     MissingApiKey,
-    ModelError,
     ModelRefused,
     ModelReply,
-    TransportExhausted,
 )
+from valuesneg.agents.transport import RetryPolicy, TransportRetry, one_line
 
 Structured = Literal["json_schema", "json_object_schema", "auto"]
 StructuredForm = Literal["json_schema", "json_object_schema"]
@@ -58,74 +43,11 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # SDK refuses to build a client without one.
 _PLACEHOLDER_KEY = "sk-no-key-required"
 _LLAMA_CPP_PYTHON_OWNER = "me"
-_MAX_DETAIL_CHARS = 300
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounds for transport retries.
-
-    `max_total_wait_s` bounds the sum of backoff sleeps, not request time: a run's worst case
-    is `max_attempts * timeout + max_total_wait_s`.
-    """
-
-    max_attempts: int = 4
-    initial_backoff_s: float = 0.5
-    max_backoff_s: float = 8.0
-    jitter_s: float = 0.5
-    max_total_wait_s: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-
-
-def retry_after_seconds(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
-    """Seconds the server asked us to wait, from `retry-after-ms` or `retry-after`, if any.
-
-    `headers` must be looked up case-insensitively or hold lower-case names (httpx's do).
-    Retry-After may be delta-seconds or an HTTP date; unparseable values count as absent.
-    """
-    millis = _parse_float(headers.get("retry-after-ms"))
-    if millis is not None:
-        return max(millis / 1000.0, 0.0)
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    seconds = _parse_float(raw)
-    if seconds is not None:
-        return max(seconds, 0.0)
-    return _seconds_until_http_date(raw, now or datetime.now(UTC))
-
-
-def _parse_float(raw: str | None) -> float | None:
-    if raw is None:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        return None
-
-
-def _seconds_until_http_date(raw: str, now: datetime) -> float | None:
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # RFC 9110 dates are GMT even when unmarked
-    return max((when - now).total_seconds(), 0.0)
-
-
-def _hinted_wait(exc: BaseException | None) -> float | None:
-    if isinstance(exc, APIStatusError):
-        return retry_after_seconds(exc.response.headers)
-    return None
 
 
 def is_loopback_url(url: str) -> bool:
+    """Whether a URL points at this machine (``localhost`` or a loopback address): a local
+    server needs no real API key."""
     host = urlsplit(url).hostname
     if host is None:
         return False
@@ -136,100 +58,6 @@ def is_loopback_url(url: str) -> bool:
     except ValueError:
         return False
 
-
-class _TransportRetry:
-    """Tenacity wait/stop/retry strategy implementing `RetryPolicy`."""
-
-    def __init__(self, policy: RetryPolicy, *, retry_500: bool) -> None:
-        self.policy = policy
-        self.retry_500 = retry_500
-
-    def is_transient(self, exc: BaseException) -> bool:
-        if isinstance(exc, APIConnectionError):  # includes APITimeoutError
-            return True
-        if not isinstance(exc, APIStatusError):
-            return False
-        status = exc.status_code
-        if status in (408, 429):
-            return True
-        if status == 500:
-            return self.retry_500
-        return status >= 500 and status != 501  # 501: the server will never implement it
-
-    def wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        hinted = _hinted_wait(exc)
-        if hinted is not None:
-            return hinted
-        backoff = self.policy.initial_backoff_s * 2.0 ** (state.attempt_number - 1)
-        return min(self.policy.max_backoff_s, backoff + random.uniform(0, self.policy.jitter_s))
-
-    def stop(self, state: RetryCallState) -> bool:
-        # Tenacity (>= 8.3) computes the upcoming sleep before asking whether to stop.
-        over_budget = state.idle_for + state.upcoming_sleep > self.policy.max_total_wait_s
-        return state.attempt_number >= self.policy.max_attempts or over_budget
-
-    def run(self, fn: Callable[[], T]) -> tuple[T, int]:
-        """Call `fn` under the policy; return its result and the attempts used."""
-        attempts = 0
-
-        def attempt() -> T:
-            nonlocal attempts
-            attempts += 1
-            return fn()
-
-        retrying = Retrying(
-            retry=retry_if_exception(self.is_transient),
-            wait=self.wait,
-            stop=self.stop,
-            reraise=True,
-            sleep=time.sleep,
-        )
-        try:
-            return retrying(attempt), attempts
-        except (APIConnectionError, APIStatusError) as exc:
-            raise self.typed_error(exc, attempts) from exc
-
-    def typed_error(self, exc: APIConnectionError | APIStatusError, attempts: int) -> ModelError:
-        url = str(exc.request.url)
-        tried = f"after {attempts} attempt(s)"
-        if isinstance(exc, APITimeoutError):
-            return TransportExhausted(f"{url} timed out {tried}", url=url, attempts=attempts)
-        if isinstance(exc, APIConnectionError):
-            cause = _one_line(str(exc.__cause__ or exc))
-            return EndpointUnreachable(
-                f"cannot reach {url} {tried}: {cause}", url=url, attempts=attempts
-            )
-        detail = f"HTTP {exc.status_code} from {url}"
-        if not self.is_transient(exc):
-            return ModelRefused(
-                f"{detail}: {_error_detail(exc)}", url=url, status_code=exc.status_code
-            )
-        hinted = _hinted_wait(exc)
-        if attempts < self.policy.max_attempts and hinted is not None:
-            tried += (
-                f"; it asked to retry after {hinted:g}s, beyond the "
-                f"{self.policy.max_total_wait_s:g}s wait budget"
-            )
-        return TransportExhausted(
-            f"{detail} {tried}: {_error_detail(exc)}", url=url, attempts=attempts
-        )
-
-
-def _error_detail(exc: APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return _one_line(inner["message"])
-        if isinstance(inner, str):
-            return _one_line(inner)
-    return _one_line(exc.message)
-
-
-def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MAX_DETAIL_CHARS else flat[: _MAX_DETAIL_CHARS - 1] + "…"
 
 
 def fold_system_messages(messages: Sequence[Message]) -> list[Message]:
@@ -347,8 +175,8 @@ class OpenAIChatModel:
             return False  # no /models here, so not llama-cpp-python's server
         return any(m.owned_by == _LLAMA_CPP_PYTHON_OWNER for m in page.data)
 
-    def _transport(self) -> _TransportRetry:
-        return _TransportRetry(self.retry_policy, retry_500=self._llama_cpp_python is not True)
+    def _transport(self) -> TransportRetry:
+        return TransportRetry(self.retry_policy, retry_500=self._llama_cpp_python is not True)
 
     def complete(
         self,
@@ -408,7 +236,7 @@ class OpenAIChatModel:
         content = choice.message.content
         refusal = getattr(choice.message, "refusal", None)
         if content is None or choice.finish_reason == "content_filter":
-            why = _one_line(refusal or f"finish_reason={choice.finish_reason}")
+            why = one_line(refusal or f"finish_reason={choice.finish_reason}")
             raise ModelRefused(f"model at {url} gave no content: {why}", url=url)
         usage = completion.usage
         return ModelReply(

@@ -12,6 +12,9 @@ PACKAGE = "valuesneg"  # valuesneg/prompts links to the top-level prompts/ folde
 
 @dataclass(frozen=True)
 class Prompt:
+    """A versioned prompt template; its tag (``id@vN``) is recorded with every run that used
+    it."""
+
     id: str
     version: int
     template: Template
@@ -26,6 +29,7 @@ class Prompt:
 
 @cache
 def load_prompt(name: str) -> Prompt:
+    """The prompt ``prompts/NAME.md``: its front matter (id, version) and its template body."""
     text = resources.files(PACKAGE).joinpath("prompts", f"{name}.md").read_text(encoding="utf-8")
     _, front, body = text.split("---\n", 2)
     meta = dict(line.split(":", 1) for line in front.strip().splitlines())

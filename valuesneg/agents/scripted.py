@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from valuesneg.core import Accept, Counter, Header, ProtocolViolation, Refuse, Request
 from valuesneg.core.view import CitableId, PartyView
 
-from .base import claimed, header, split, utility
+from .base import claimed, give_unit, header, split, take_units, utility
 
 Allocation = dict[str, dict[str, int]]
 
@@ -50,6 +50,8 @@ def best_utility(view: PartyView) -> float:
 
 
 def floor_utility(view: PartyView) -> float:
+    """The least a party will settle for: its reservation, or the best it can get when that is
+    lower."""
     return min(view.me.reservation, best_utility(view))
 
 
@@ -205,7 +207,7 @@ class ScriptedAgent(ABC):
             for _ in range(spare):
                 if utility(view, allocation) - weights.get(dim, 0.0) < goal - _EPS:
                     break
-                _give_unit(allocation[dim], me)
+                give_unit(allocation[dim], me)
         return allocation
 
     def give_order(self, view: PartyView) -> list[str]:
@@ -381,27 +383,6 @@ def make_scripted(name: str, strategy: str) -> ScriptedAgent:
     return STRATEGIES[strategy](name)
 
 
-# -- moving units ----------------------------------------------------------------------------
-
-def _give_unit(share: dict[str, int], me: str) -> None:
-    """One unit from me to the other claimant holding least of it (ties by id): even shares."""
-    to = min((p for p in share if p != me), key=lambda p: (share[p], p))
-    share[me] -= 1
-    share[to] += 1
-
-
-def take_units(share: dict[str, int], me: str, units: int) -> dict[str, int]:
-    """``share`` with ``units`` more for me, taken from whoever holds most (ties by id)."""
-    taken = dict(share)
-    taken.setdefault(me, 0)
-    for _ in range(units):
-        source = max((p for p in taken if p != me and taken[p] > 0),
-                     key=lambda p: (taken[p], p))
-        taken[source] -= 1
-        taken[me] += 1
-    return taken
-
-
 __all__ = ["EXPONENTS", "STRATEGIES", "Allocation", "ConcessionAgent", "ScriptedAgent",
            "TitForTatAgent", "ValuesAgent", "best_utility", "declared_priorities",
-           "floor_utility", "make_scripted", "offers", "peer_interest", "reasons", "take_units"]
+           "floor_utility", "make_scripted", "offers", "peer_interest", "reasons"]

@@ -22,6 +22,9 @@ from .base import Agent, header
 
 @dataclass
 class DependencyAware:
+    """An agent that knows the waits its negotiation is part of: it declares its own, and
+    refuses a proposal by showing a cycle it knows of, so the tier-break decides at once."""
+
     inner: Agent
     depends_on: tuple[str, ...] = ()
     knows: tuple[DependencyEdge, ...] = ()
@@ -49,6 +52,8 @@ class DependencyAware:
 
 @dataclass
 class Deliberating:
+    """An agent that asks for time (defers) once before it answers its first proposal."""
+
     inner: Agent
     deferred: bool = False
 

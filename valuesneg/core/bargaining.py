@@ -26,6 +26,8 @@ from .step import Step
 
 
 def request(step: Step, record: Request) -> None:
+    """A proposal: the whole overlap projected, the policy's tiers, a duration within the cap,
+    and a rationale the party may cite; it goes on the table for the others to answer."""
     terms = step.terms
     contested = step.facts.contested_sorted
     if sorted(record.projection) != contested or len(set(record.projection)) != len(
@@ -49,6 +51,8 @@ def request(step: Step, record: Request) -> None:
 
 
 def counter(step: Step, record: Counter) -> None:
+    """A change to one contested dimension of the proposal on the table; it costs a round and
+    becomes the new proposal (or the round cap decides)."""
     proposal = checks.check_reply(step, record)
     if record.dimension not in step.facts.contested:
         raise step.violation(
@@ -68,6 +72,8 @@ def counter(step: Step, record: Counter) -> None:
 
 
 def accept(step: Step, record: Accept) -> None:
+    """One responder agrees to the proposal on the table; once the multiparty rule is met, the
+    proposal settles as the agreement."""
     proposal = checks.check_reply(step, record)
     step.rationale(record, record.rationale, "rationale")
     state = step.state
@@ -79,6 +85,7 @@ def accept(step: Step, record: Accept) -> None:
 
 
 def defer(step: Step, record: Defer) -> None:
+    """A responder asks for time; it costs a round, so deferring cannot dodge the round cap."""
     checks.check_reply(step, record)
     step.rationale(record, record.rationale, "rationale")
     # A defer costs a round, so deferring forever cannot dodge the round cap.
@@ -87,6 +94,8 @@ def defer(step: Step, record: Defer) -> None:
 
 
 def refuse(step: Step, record: Refuse) -> None:
+    """A responder refuses the proposal on the table, or shows a dependency cycle that makes the
+    tier-break decide at once."""
     checks.check_reply(step, record)
     step.rationale(record, record.reasons, "reasons")
     if record.cycle:

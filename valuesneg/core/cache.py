@@ -26,6 +26,9 @@ class ViewStatics:
 
 @dataclass
 class TermsCache:
+    """What the core derives from one terms object and keeps for every later step and view
+    (typed fields, never read back as anything but a memo)."""
+
     # party -> (its current envelope, its profile carrying that envelope)
     profiles: dict[str, tuple[Envelope, Party]] = field(default_factory=dict)
     statics: dict[str, ViewStatics] = field(default_factory=dict)  # by party

@@ -39,14 +39,19 @@ def _dumps(value: Any) -> str:
 
 
 def canonical_json(value: Any) -> str:
+    """The one JSON text of a value (sorted keys, no spaces): what lineage hashes and signatures
+    are taken over."""
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     return _dumps(value)
 
 
 def sha256_hex(text: str) -> str:
+    """The SHA-256 of a text's UTF-8 bytes, in hex."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def content_hash(value: Any) -> str:
+    """The SHA-256 of a value's canonical JSON: its version, as envelopes and terms are named
+    by."""
     return sha256_hex(canonical_json(value))

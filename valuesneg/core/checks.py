@@ -28,6 +28,9 @@ from .step import Step
 
 
 def check_header(step: Step, record: Header, kind: str) -> None:
+    """What every party record must get right before its kind is looked at: this negotiation, a
+    party sender, the next seq, a tick neither going back nor jumping too far, the sender's
+    current envelope version."""
     terms, state = step.terms, step.state
     if record.negotiation != terms.negotiation:
         raise step.violation(
@@ -141,6 +144,7 @@ def subject(step: Step, record: Header) -> GrantState:
 
 
 def grant_state(step: Step, grant_id: str) -> GrantState:
+    """The grant a record names, or ``unknown_grant``."""
     found = step.state.grants.get(grant_id)
     if found is None:
         raise step.violation(Code.UNKNOWN_GRANT, "grant_id", f"{grant_id!r}")
@@ -194,6 +198,8 @@ def allocation(step: Step, proposed: Mapping[str, Mapping[str, int]], field: str
 
 
 def check_tiers(step: Step, record: Request) -> None:
+    """A request claims exactly the tiers the policy gives its sender, on the dimensions it
+    claims."""
     if record.tiers == step.facts.tiers.get(record.sender):
         return  # exactly the policy's tiers on the dimensions it claims, nothing else
     policy = step.terms.policy
@@ -217,6 +223,8 @@ def check_tiers(step: Step, record: Request) -> None:
 
 
 def check_precondition(step: Step, precondition: Precondition | None) -> None:
+    """A conditional request's precondition names a known dimension and party (whether the
+    predicted overlap happens is ``precondition_holds``, when the grant is used)."""
     if precondition is None:
         return
     terms = step.terms
@@ -239,6 +247,8 @@ def precondition_holds(step: Step, grant: Grant) -> bool:
 
 
 def check_reservation(step: Step, record: Request) -> None:
+    """A reservation (scope held over a multi-step plan) cites every id kind the policy requires
+    and names a plan the policy declares."""
     vocab = step.terms.vocabulary
     kinds = {entry.kind for i in record.rationale if (entry := vocab.get(i)) is not None}
     for required in step.terms.policy.reservation_requires:
@@ -270,6 +280,8 @@ def check_dependencies(step: Step, record: Request) -> None:
 
 
 def check_scope(step: Step, scope: Mapping[str, tuple[str, ...]]) -> None:
+    """Every scope item of an envelope update was declared on its dimension by some genesis
+    envelope, each named once: scope cannot carry a message."""
     for dim, items in scope.items():
         declared = step.facts.scope_items[dim]
         for position, item in enumerate(items):

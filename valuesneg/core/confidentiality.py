@@ -20,6 +20,9 @@ PublicKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 class Attestation(BaseModel):
+    """An authority's signed word that a party's redacted envelope still covers the contested
+    scope of its sealed one."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     authority: Id

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict
 
 
 class DerivedCache(BaseModel):
+    """A frozen model whose ``cached_property`` values are derived on demand and never copied or
+    pickled with it."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:

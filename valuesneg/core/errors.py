@@ -10,6 +10,9 @@ from enum import StrEnum
 
 
 class Code(StrEnum):
+    """Why the core refused a record: one stable code per rule, carried by every
+    ``ProtocolViolation``."""
+
     SCHEMA = "schema"  # not a well-formed record of any kind
     WRONG_NEGOTIATION = "wrong_negotiation"
     BAD_SEQUENCE = "bad_sequence"  # seq is not the next position in the lineage

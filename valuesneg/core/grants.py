@@ -50,11 +50,15 @@ def issue(
 
 
 def end(step: Step, grant_id: str, how: str) -> None:
+    """Mark a grant ended (``how``: revocation, expiry, preemption or envelope_change); its
+    holder then owes an ack."""
     grants = {**step.state.grants, grant_id: replace(step.state.grants[grant_id], ended_by=how)}
     step.state = evolved(step.state, grants=grants)
 
 
 def commit(step: Step, record: Commit) -> None:
+    """A holder acts on contested scope: only under a current grant that covers it, within its
+    own envelope, and with no ended grant left unacknowledged."""
     grant_state = checks.grant_state(step, record.grant_id)
     grant = grant_state.grant
     owed = owed_acks(step.state, record.sender)
@@ -87,6 +91,8 @@ def commit(step: Step, record: Commit) -> None:
 
 
 def ack(step: Step, record: Ack) -> None:
+    """A holder acknowledges that a grant has ended and that it holds no claim under it any
+    more."""
     grant_state = checks.grant_state(step, record.grant_id)
     if grant_state.ended_by is None or grant_state.acked:
         raise step.violation(
@@ -97,6 +103,7 @@ def ack(step: Step, record: Ack) -> None:
 
 
 def revocation(step: Step, record: Revocation) -> None:
+    """A grantor ends a current grant, citing one of the policy's revocation clauses."""
     grant_state = checks.grant_state(step, record.grant_id)
     if not grant_state.current(record.tick):
         raise step.violation(Code.DEAD_GRANT, "grant_id", f"{record.grant_id!r} ended")
@@ -108,6 +115,8 @@ def revocation(step: Step, record: Revocation) -> None:
 
 
 def preemption(step: Step, record: Preemption) -> None:
+    """A party of a strictly higher tier ends a grant the policy marks pre-emptible at the
+    holder's tier."""
     grant_state = checks.grant_state(step, record.grant_id)
     grant, policy = grant_state.grant, step.terms.policy
     if not grant_state.current(record.tick):
@@ -136,6 +145,8 @@ def preemption(step: Step, record: Preemption) -> None:
 
 
 def envelope(step: Step, record: EnvelopeUpdate) -> None:
+    """A party moves to another envelope; every live grant it gives or holds ends with the
+    change."""
     step.rationale(record, record.rationale, "rationale")
     unknown = [d for d in record.scope if d not in step.terms.dimension_ids]
     if unknown:

@@ -27,4 +27,6 @@ _ID_RE = re.compile(ID_PATTERN)
 
 
 def is_id(value: object) -> bool:
+    """Whether a value is a well-formed id (lowercase words joined by ``.``, ``_``, ``:`` or
+    ``-``, at most 64 characters)."""
     return isinstance(value, str) and len(value) <= ID_MAX_LENGTH and bool(_ID_RE.fullmatch(value))

@@ -68,6 +68,9 @@ class LineageError(Exception):
 
 @dataclass(frozen=True)
 class Entry:
+    """One line of a lineage: its seq, the previous entry's hash, its own hash over the body
+    (the genesis or a record), and its signature when signed."""
+
     seq: int
     prev: str
     hash: str
@@ -99,10 +102,12 @@ def _record_line(entry_hash: str, hashed: str, sig: str | None) -> str:
 
 
 def entry_hash(seq: int, prev: str, body: dict[str, Any]) -> str:
+    """The hash chaining an entry: over its seq, the previous hash and its body, canonical."""
     return sha256_hex(canonical_json({"seq": seq, "prev": prev, **body}))
 
 
 def make_entry(seq: int, prev: str, body: dict[str, Any]) -> Entry:
+    """An unsigned entry for ``body`` at ``seq`` after ``prev``."""
     return Entry(seq, prev, entry_hash(seq, prev, body), body)
 
 
@@ -115,6 +120,8 @@ def _record_entry(seq: int, prev: str, dumped: dict[str, Any]) -> Entry:
 
 
 def genesis_body(terms: Terms, keys: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The genesis entry's body: the lineage format, the terms, the hash of each part they bind,
+    and the signers' public keys when signed."""
     signed = {} if keys is None else {"keys": dict(keys)}
     return {
         "genesis": {
@@ -228,6 +235,9 @@ def check_keys(terms: Terms, keys: Mapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class Verified:
+    """A lineage replayed through the core: its terms, the negotiation it leaves, its records
+    and entries, and its keys (None when unsigned)."""
+
     terms: Terms
     negotiation: Negotiation
     records: tuple[Header, ...]

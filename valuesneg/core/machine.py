@@ -55,6 +55,9 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Transition:
+    """What a record kind may do in a phase: who may send it, and the handler that applies
+    it."""
+
     role: Role  # who may send the kind in the phase (``checks.check_sender``)
     handler: Callable[[Step, Any], None]  # what it does, once every check has passed
 

@@ -20,6 +20,10 @@ from .terms import Terms
 
 
 class Mediator:
+    """One coordinator over many simultaneous negotiations: each keeps its own ledger, and the
+    mediator sees the global wait-for graph, so cycles across negotiations are refused
+    consistently."""
+
     def __init__(self, terms: Iterable[Terms]) -> None:
         self.ledgers: dict[str, Ledger] = {}
         for t in terms:

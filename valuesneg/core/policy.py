@@ -55,6 +55,9 @@ class Preemptible(BaseModel):
 
 
 class Policy(DerivedCache):
+    """The rules of one negotiation: caps, tiers per party and dimension, terminal rules, the
+    multiparty rule, what is measured and which clauses the core cites."""
+
     id: Id
     round_cap: Annotated[int, Field(ge=1, le=10_000)]
     timeout_ticks: Annotated[int, Field(ge=1)]

@@ -27,10 +27,15 @@ Allocation = dict[Id, Share]  # dimension -> party -> units
 
 
 class Frozen(BaseModel):
+    """Base of every record part: frozen, and unknown fields are refused."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Header(Frozen):
+    """The fields every record carries: the negotiation, the sender, its seq in the lineage, its
+    logical tick, what it replies to and the sender's envelope version."""
+
     kind: str  # narrowed to one literal by each record type
     negotiation: Id
     sender: Id
@@ -62,11 +67,17 @@ class Precondition(Frozen):
 
 
 class DependencyEdge(Frozen):
+    """A wait-for edge: negotiation ``waiter`` waits on negotiation ``waits_on``."""
+
     waiter: Id
     waits_on: Id
 
 
 class Request(Header):
+    """A proposal: an allocation of the contested scope, the duration asked, the tiers claimed,
+    optionally a reservation or a precondition, the negotiations it waits on, and a
+    rationale."""
+
     kind: Literal["request"] = "request"
     projection: Annotated[tuple[Id, ...], Field(min_length=1, max_length=64)]
     proposal: Allocation
@@ -80,11 +91,15 @@ class Request(Header):
 
 
 class Accept(Header):
+    """Agreement to the proposal on the table, with a rationale."""
+
     kind: Literal["accept"] = "accept"
     rationale: Rationale
 
 
 class Counter(Header):
+    """A new value for one dimension of the proposal on the table; costs a round."""
+
     kind: Literal["counter"] = "counter"
     dimension: Id
     value: Share
@@ -92,11 +107,16 @@ class Counter(Header):
 
 
 class Defer(Header):
+    """A request for time before answering; costs a round."""
+
     kind: Literal["defer"] = "defer"
     rationale: Rationale
 
 
 class Refuse(Header):
+    """A refusal of the proposal on the table, with reasons; the core writes one for a party
+    silent past its deadline."""
+
     kind: Literal["refuse"] = "refuse"
     reasons: Rationale
     silent_party: Id | None = None  # set only by the core: silence past the timeout
@@ -106,6 +126,9 @@ class Refuse(Header):
 
 
 class TierCandidate(Frozen):
+    """One party in a tier-break: its tier and rank, when it first proposed, and the hash that
+    orders ties."""
+
     party: Id
     tier: Id
     tier_rank: NonNegativeInt
@@ -114,6 +137,9 @@ class TierCandidate(Frozen):
 
 
 class TierBreak(Header):
+    """The core's decision of an indivisible dimension at the round cap (or on a shown cycle):
+    the highest tier wins, ties broken deterministically."""
+
     kind: Literal["tier_break"] = "tier_break"
     dimension: Id
     winner: Id
@@ -122,6 +148,9 @@ class TierBreak(Header):
 
 
 class Grant(Header):
+    """Scope the core grants a party: the grantors, the dimension and units, from when until
+    when, every party's envelope version then, and the clauses that authorised it."""
+
     kind: Literal["grant"] = "grant"
     grant_id: Id
     grantee: Id
@@ -137,18 +166,24 @@ class Grant(Header):
 
 
 class Revocation(Header):
+    """A grantor ends a grant, citing a revocation clause."""
+
     kind: Literal["revocation"] = "revocation"
     grant_id: Id
     clause: Id
 
 
 class Preemption(Header):
+    """A higher tier ends a pre-emptible grant, with a rationale."""
+
     kind: Literal["preemption"] = "preemption"
     grant_id: Id
     rationale: Rationale
 
 
 class Ack(Header):
+    """The holder acknowledges that a grant has ended."""
+
     kind: Literal["ack"] = "ack"
     grant_id: Id
 
@@ -176,6 +211,8 @@ class Denial(Header):
 
 
 class Commit(Header):
+    """The holder acts on units of contested scope under a current grant."""
+
     kind: Literal["commit"] = "commit"
     grant_id: Id
     dimension: Id
@@ -183,11 +220,16 @@ class Commit(Header):
 
 
 class Sacrifice(Frozen):
+    """A fairness property an outcome gave up, and by how much."""
+
     property: Id
     magnitude: StrictFloat
 
 
 class DimensionDecision(Frozen):
+    """How one contested dimension was decided: agreed, tier-broken (and who won) or by a
+    fallback rule."""
+
     dimension: Id
     rule: Literal["agreed", "tier_break", "nash", "equal_split", "priority"]
     winner: Id | None = None
@@ -207,6 +249,9 @@ class Justification(Frozen):
 
 
 class Outcome(Header):
+    """The terminal outcome: agreement, tier-break or fallback, the allocation, the fairness
+    properties satisfied and sacrificed, and the computed, re-checkable justification."""
+
     kind: Literal["outcome"] = "outcome"
     terminal: Literal["agreement", "tier_break", "fallback"]
     allocation: Allocation

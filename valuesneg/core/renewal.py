@@ -15,6 +15,8 @@ from .step import Step
 
 
 def request(step: Step, record: Request) -> None:
+    """A holder asks to renew a grant that expired or ended with an envelope change: the grant's
+    own units of its own dimension, once."""
     state, policy = step.state, step.terms.policy
     grant_state = checks.subject(step, record)
     grant = grant_state.grant
@@ -59,6 +61,7 @@ def _check_renewable(step: Step, grant_state: GrantState) -> None:
 
 
 def accept(step: Step, record: Accept) -> None:
+    """A grantor agrees to renew; when every grantor has, the grant is issued again."""
     renewal = _awaiting(step, record)
     step.rationale(record, record.rationale, "rationale")
     pending = tuple(p for p in renewal.pending if p != record.sender)
@@ -73,6 +76,7 @@ def accept(step: Step, record: Accept) -> None:
 
 
 def refuse(step: Step, record: Refuse) -> None:
+    """A grantor refuses to renew; the core records a denial and the grant stays ended."""
     renewal = _awaiting(step, record)
     if record.cycle:
         raise step.violation(Code.NO_CYCLE, "cycle", "a renewal opens no negotiation")

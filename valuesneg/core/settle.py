@@ -19,12 +19,18 @@ from .terms import FAIRNESS_PREFIX, Terms
 
 @dataclass(frozen=True)
 class TierBreakParts:
+    """The winner of a tier-break and the candidates it was chosen from."""
+
     winner: str
     candidates: tuple[TierCandidate, ...]
 
 
 @dataclass(frozen=True)
 class Settlement:
+    """How a negotiation ends, before it is written as records: the terminal kind, the
+    allocation, each dimension's decision and tier-breaks, and the Nash product when a fallback
+    used it."""
+
     terminal: str
     allocation: Allocation
     decisions: tuple[DimensionDecision, ...]
@@ -41,6 +47,7 @@ def full_allocation(terms: Terms, allocation: Mapping[str, Mapping[str, int]]) -
 
 
 def agreed(terms: Terms, allocation: Allocation) -> Settlement:
+    """The settlement of an accepted proposal: every contested dimension agreed."""
     decisions = tuple(DimensionDecision(dimension=d, rule="agreed") for d in terms.contested)
     return Settlement("agreement", full_allocation(terms, allocation), decisions, (), None)
 
@@ -94,6 +101,8 @@ def _fall_back(
 def division_problem(
     terms: Terms, dims: list[str], fixed: Mapping[str, Mapping[str, int]]
 ) -> DivisionProblem:
+    """The fairness problem of dividing ``dims`` among their claimants, the rest of the
+    allocation (``fixed``) held as it is."""
     parties = _priority_order(terms, dims)
     return DivisionProblem(
         parties=parties,
@@ -120,6 +129,7 @@ def _priority_order(terms: Terms, dims: list[str]) -> tuple[str, ...]:
 
 
 def utility(terms: Terms, allocation: Mapping[str, Mapping[str, int]], party: str) -> float:
+    """What an allocation is worth to a party: its units weighted by its declared weights."""
     weights = terms.party(party).weights
     return float(sum(weights.get(d, 0.0) * share.get(party, 0) for d, share in allocation.items()))
 
@@ -138,6 +148,8 @@ def justification(
     accepted_by: tuple[str, ...],
     extra_clause: str | None = None,
 ) -> Justification:
+    """The computed, re-checkable justification of a settlement: the rules applied, the clauses
+    cited, the rounds taken and who accepted."""
     clauses = terms.policy.clauses
     cited = {
         "agreement": clauses.agreement,

@@ -12,6 +12,9 @@ from .terms import Envelope, Terms
 
 
 class Phase(StrEnum):
+    """Where a negotiation is: open (waiting for a proposal), proposed (responses awaited) or
+    settled (grants in use)."""
+
     OPEN = "open"  # waiting for a proposal
     PROPOSED = "proposed"  # a proposal is on the table, responders are awaited
     SETTLED = "settled"  # an outcome is recorded; grants are being used and ended
@@ -32,6 +35,9 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Proposal:
+    """The proposal on the table: who made it at which seq and tick, the allocation, the
+    duration, and any reservation or precondition."""
+
     seq: int
     proposer: str
     tick: int
@@ -58,6 +64,9 @@ RENEWABLE_ENDINGS = frozenset({"expiry", "envelope_change"})
 
 @dataclass(frozen=True)
 class GrantState:
+    """A grant and how it stands: live, or ended (and how), and whether its holder acknowledged
+    the end."""
+
     grant: Grant
     ended_by: str | None = None  # "revocation", "expiry", "preemption" or "envelope_change"
     acked: bool = False
@@ -68,6 +77,9 @@ class GrantState:
 
 @dataclass(frozen=True)
 class State:
+    """Everything a negotiation has become: immutable, replaced by each step that the core
+    commits."""
+
     next_seq: int = 1  # seq 0 is the genesis entry
     tick: int = 0
     phase: Phase = Phase.OPEN

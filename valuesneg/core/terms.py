@@ -34,6 +34,9 @@ FAIRNESS_PREFIX = "fair:"
 
 
 class Dimension(BaseModel):
+    """Something divided: its id and how many units its contested scope divides into (1:
+    indivisible)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Id
@@ -58,6 +61,9 @@ class Envelope(DerivedCache):
 
 
 class Party(BaseModel):
+    """A party as the terms bind it: its envelope, weights, needs, contribution, reservation,
+    cards, and the parties it represents."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Id
@@ -76,6 +82,9 @@ class Party(BaseModel):
 
 
 class Terms(DerivedCache):
+    """Everything a negotiation is held to, bound by the lineage's genesis: the dimensions,
+    parties, policy, vocabulary, moral graph version, authorities and attested waits."""
+
     negotiation: Id
     dimensions: Annotated[tuple[Dimension, ...], Field(min_length=1)]
     parties: Annotated[tuple[Party, ...], Field(min_length=2)]

@@ -23,6 +23,8 @@ _NEVER = 2**63  # a party that never proposed ranks after every party that did
 def candidates(
     terms: Terms, dimension: str, first_proposal: Mapping[str, int]
 ) -> tuple[TierCandidate, ...]:
+    """The claimants of a dimension as tier-break candidates: tier, rank, first proposal tick,
+    and the hash that orders ties."""
     policy = terms.policy
     return tuple(
         TierCandidate(
@@ -37,6 +39,8 @@ def candidates(
 
 
 def winner(ranked: tuple[TierCandidate, ...]) -> str:
+    """The highest tier wins; within it the earlier first proposal, then the hash: a total
+    order, so two parties never both win."""
     def key(c: TierCandidate) -> tuple[int, int, str, str]:
         tick = _NEVER if c.first_proposal_tick is None else c.first_proposal_tick
         return (-c.tier_rank, tick, c.order_key, c.party)

@@ -21,6 +21,9 @@ from .vocabulary import EntryKind
 
 
 class CitableId(BaseModel):
+    """An id a party may cite now, its kind, and whether it is the party's own card or
+    attentional policy."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Id
@@ -40,6 +43,10 @@ class Table(BaseModel):
 
 
 class PartyView(BaseModel):
+    """What one party may see: its own profile, the public record and the ids it may cite now;
+    never a peer's weights, needs, reservation or unrevealed cards. The only input an agent
+    gets."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     negotiation: Id
@@ -71,6 +78,7 @@ class PartyView(BaseModel):
 def view_for(
     negotiation: Negotiation, party: str, transcript: tuple[Header, ...] = ()
 ) -> PartyView:
+    """The view of ``party`` in ``negotiation`` now, with the public ``transcript`` so far."""
     # Built with ``model_construct``: every field comes from the core's own, already
     # validated terms and state (nothing here is from outside), so validating it again
     # would only copy it. Dicts are fresh per view, so an agent mutating its view's dicts

@@ -17,6 +17,9 @@ EntryKind = Literal["clause", "dimension", "card", "policy", "fairness"]
 
 
 class VocabularyEntry(BaseModel):
+    """One citable id: its kind, the party that holds it (for a card or attentional policy), and
+    whether it is private to that party until revealed."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Id
@@ -26,6 +29,8 @@ class VocabularyEntry(BaseModel):
 
 
 class Vocabulary(DerivedCache):
+    """The reasons vocabulary: every id a rationale may cite, and who may cite it when."""
+
     entries: tuple[VocabularyEntry, ...]
 
     @model_validator(mode="after")

@@ -12,7 +12,11 @@ when the corpus has it, what its human negotiators agreed (``recorded``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
+
+from valuesneg import plugins
 
 from .base import CorpusError, CorpusLoad, CorpusScenario, Recorded
 from .casino import SHIPPED_CASINO, load_casino_scenarios
@@ -25,11 +29,26 @@ LOADERS = {"casino": load_casino_scenarios, "dond": load_dond, "genius": load_ge
 
 
 def load_corpus(kind: str, path: str | Path) -> list[CorpusScenario]:
-    """The scenarios of a ``--dataset KIND:PATH``."""
-    if kind not in LOADERS:
-        raise CorpusError(f"unknown dataset kind {kind!r} (choose from "
-                          f"{', '.join(sorted(LOADERS))})", path=path)
-    return LOADERS[kind](path)
+    """The scenarios of a ``--dataset KIND:PATH``: a built-in importer, or one an installed
+    plugin registers (entry point group ``valuesneg.corpora``, see ``valuesneg.plugins``)."""
+    return corpus_loader(kind, path)(path)
+
+
+Loader = Callable[[str | Path], list[CorpusScenario]]
+
+
+def corpus_loader(kind: str, path: str | Path = "--dataset") -> Loader:
+    """The importer of corpus ``kind``; a ``CorpusError`` naming ``path`` if there is none."""
+    if kind in LOADERS:
+        return LOADERS[kind]
+    found = plugins.plugin(plugins.CORPORA, kind, LOADERS)
+    if found is None:
+        raise CorpusError(f"unknown kind {kind!r} (choose from "
+                          f"{', '.join(plugins.names(plugins.CORPORA, LOADERS))})", path=path)
+    if not callable(found):
+        raise CorpusError(f"dataset kind {kind!r}: {found!r} is not a corpus importer (a "
+                          "function of a path returning CorpusScenarios)", path=path)
+    return cast(Loader, found)
 
 
 def read_corpus(kind: str, path: str | Path) -> CorpusLoad:
@@ -42,5 +61,5 @@ def read_corpus(kind: str, path: str | Path) -> CorpusLoad:
 
 __all__ = ["LOADERS", "SHIPPED_CASINO", "CorpusError", "CorpusLoad", "CorpusScenario",
            "DivisionSpace", "GeniusDomain", "GeniusProfile", "GeniusSpace", "Recorded",
-           "UtilitySpace", "load_casino_scenarios", "load_corpus", "load_dond", "load_genius",
-           "read_corpus", "read_genius"]
+           "UtilitySpace", "corpus_loader", "load_casino_scenarios", "load_corpus", "load_dond",
+           "load_genius", "read_corpus", "read_genius"]

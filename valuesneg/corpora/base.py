@@ -51,6 +51,10 @@ class Recorded:
 
 @dataclass(frozen=True)
 class CorpusScenario:
+    """One negotiation imported from a corpus: its core terms, the original game's utility space
+    (which metrics are computed on), the cards it carries, and what the people recorded did, if
+    known."""
+
     name: str  # unique within a load, e.g. "dond-17" or "genius-holiday-prof1-prof2"
     corpus: str  # "casino", "dond", "genius" or "scenario"
     source: str  # where it came from: "FILE:LINE", "FILE" or a folder
@@ -143,4 +147,5 @@ def _space_size(units: Mapping[str, int], parties: int) -> int:
 
 
 def dimension_id(label: str) -> str:
+    """A dimension id for a corpus label (``dim:`` and a slug of it)."""
     return f"dim:{slugify(label, max_length=40)}"

@@ -28,6 +28,8 @@ def load_casino_scenarios(path: str | Path) -> list[CorpusScenario]:
 
 
 def casino_scenario(dialogue: CasinoDialogue, *, path: Path, index: int) -> CorpusScenario:
+    """A CaSiNo dialogue as a scenario: two campers, three issues, their priorities as weights,
+    and the deal the people made."""
     terms = casino_terms(dialogue)
     space = DivisionSpace(terms)
     return CorpusScenario(

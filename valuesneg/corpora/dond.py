@@ -121,6 +121,8 @@ def _turns(dialogue: str) -> Turns:
 
 
 def read_dond_lines(path: str | Path) -> list[DondLine]:
+    """A Deal-or-No-Deal corpus file, one dialogue per line; an unreadable file or line is a
+    ``CorpusError`` naming it."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

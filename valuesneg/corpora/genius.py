@@ -160,6 +160,9 @@ def _frontier(vectors: list[Vector], digits: int) -> list[Vector]:
 
 @dataclass(frozen=True)
 class Skipped:
+    """A file of a Genius folder that was not imported, and why (``kind`` groups alike reasons
+    for the summary)."""
+
     path: str  # under the folder read
     reason: str
     kind: str  # the reason without its details, to count alike reasons together
@@ -297,6 +300,8 @@ def _reasons(skipped: list[Skipped]) -> dict[str, int]:
 
 def genius_scenario(domain: GeniusDomain, a: GeniusProfile, b: GeniusProfile
                     ) -> CorpusScenario:
+    """Two Genius profiles of one domain as a scenario: the issues they rank differently become
+    contested dimensions, the rest is fixed at their common best."""
     orders = {i.name: _order(i, a, b) for i in domain.issues}
     if all(len(o) == 1 for o in orders.values()):  # a common best: still theirs to find
         orders = {i.name: _all_values(i, a, b) for i in domain.issues}

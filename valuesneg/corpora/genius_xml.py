@@ -40,6 +40,8 @@ NUMERIC = ("integer", "real")
 
 @dataclass(frozen=True)
 class GeniusIssue:
+    """One issue of a Genius domain: its values (labels, or a numeric issue's points)."""
+
     name: str
     values: tuple[str, ...]  # labels; for a numeric issue, its points in rising order
     kind: str = "discrete"  # "discrete", "integer" or "real"
@@ -54,6 +56,8 @@ class GeniusIssue:
 
 @dataclass(frozen=True)
 class GeniusDomain:
+    """A Genius domain file: its name, path and issues."""
+
     name: str  # the domain file's path under the folder read, without ".xml"
     path: Path
     issues: tuple[GeniusIssue, ...]
@@ -89,6 +93,9 @@ class RawProfile:
 
 @dataclass(frozen=True)
 class GeniusProfile:
+    """One party's additive utility profile over a domain: issue weights, value evaluations,
+    reservation value and discount."""
+
     name: str
     path: Path
     weights: dict[str, float]  # issue -> weight
@@ -114,6 +121,8 @@ class GeniusProfile:
 # -- parsing ---------------------------------------------------------------------------------
 
 def parse(path: Path) -> Any:
+    """An XML file's root element, parsed safely (defusedxml); malformed or hostile XML is a
+    ``CorpusError``."""
     try:
         return SafeET.parse(path).getroot()
     except SafeET.ParseError as error:
@@ -195,6 +204,7 @@ def _numeric_issue(issue: Any, name: str, kind: str, path: Path) -> GeniusIssue:
 
 
 def parse_domain(path: Path, root: Any, name: str | None = None) -> GeniusDomain:
+    """A Genius domain from its XML root."""
     issues = []
     for issue, _, label, kind in _issues(root, path):
         if kind in NUMERIC:
@@ -231,6 +241,8 @@ def _linear(issue: Any, name: str, path: Path) -> Linear:
 
 
 def parse_profile(path: Path, root: Any) -> RawProfile:
+    """A Genius utility profile from its XML root; nonlinear (hyper-rectangle) spaces are
+    refused."""
     if (root.get("type") or "").strip() == "nonlinear" or root.find(".//hyperRectangle") \
             is not None:
         raise CorpusError("nonlinear utility space (hyper-rectangle constraints); only "

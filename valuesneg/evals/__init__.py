@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from valuesneg import plugins
 from valuesneg.io.files import UserError
 
 from .base import EvalConfig, Suite, SuiteResult
@@ -22,9 +23,11 @@ SUITES: dict[str, str] = {
 
 
 def load_suite(name: str) -> Suite:
-    """The suite registered as ``name``; ``UserError`` if unknown or not installed."""
+    """The suite registered as ``name``, built in or a plugin's (entry point group
+    ``valuesneg.suites``, see ``valuesneg.plugins``); ``UserError`` if unknown or not
+    installed."""
     if name not in SUITES:
-        raise UserError(f"unknown eval suite {name!r} (choose from {', '.join(SUITES)})")
+        return _plugin_suite(name)
     module_name, function = SUITES[name].split(":")
     try:
         module = importlib.import_module(module_name)
@@ -37,7 +40,20 @@ def load_suite(name: str) -> Suite:
     return suite
 
 
+def _plugin_suite(name: str) -> Suite:
+    found = plugins.plugin(plugins.SUITES, name, SUITES)
+    if found is None:
+        raise UserError(f"unknown eval suite {name!r} (choose from "
+                        f"{', '.join(plugins.names(plugins.SUITES, SUITES))})")
+    if not callable(found):
+        raise UserError(f"eval suite {name!r}: {found!r} is not a suite (a function of an "
+                        "EvalConfig returning a SuiteResult)")
+    suite: Suite = found
+    return suite
+
+
 def run_suite(config: EvalConfig) -> SuiteResult:
+    """Run the eval suite ``config.suite`` names."""
     return load_suite(config.suite)(config)
 
 

@@ -31,12 +31,15 @@ Backend = Literal["scripted", "local", "openai"]
 class Dataset:
     """``--dataset KIND:PATH``: a public corpus, read from where the user keeps it."""
 
-    kind: DatasetKind
+    kind: str  # a DatasetKind, or a corpus plugin's name (valuesneg.plugins)
     path: Path
 
 
 @dataclass(frozen=True)
 class EvalConfig:
+    """How an eval suite is run: where it writes, the seed, backend and strategy, the dataset,
+    and limits for quick runs."""
+
     suite: str
     out: Path
     seed: int = 0
@@ -64,6 +67,9 @@ class Plot:
 
 @dataclass
 class SuiteResult:
+    """What a suite produces: metrics (JSON), plots, notes and one row per negotiation for the
+    report."""
+
     metrics: dict[str, Any]  # JSON-serialisable; the keys the evals issue names are required
     plots: list[Plot] = field(default_factory=list)
     # Paragraphs for the report: what was run, published figures to compare with, caveats.

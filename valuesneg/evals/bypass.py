@@ -40,19 +40,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from valuesneg.agents.adversarial import (
-    ATTACKS,
-    INJECTIONS,
-    Attack,
-    BypassAgent,
-    Intel,
-    NotApplicable,
-    PromptInjector,
-    carries_injection,
-    legal,
-    staged,
-)
+from valuesneg.agents.adversarial import BypassAgent, PromptInjector
+from valuesneg.agents.attack import Attack
 from valuesneg.agents.base import Agent
+from valuesneg.agents.catalogue import ATTACKS
+from valuesneg.agents.injections import INJECTIONS, carries_injection
+from valuesneg.agents.intel import Intel, legal
 from valuesneg.agents.llm import LLMAgent, card_texts, describe_terminal_rules
 from valuesneg.agents.models import ChatModel
 from valuesneg.agents.openai_model import OpenAIChatModel
@@ -74,6 +67,7 @@ from .common import (
     scenario,
     suite_config,
 )
+from .probes import NotApplicable, staged
 
 BOUNDED_KINDS = frozenset(a.kind for a in ATTACKS if a.expect is None)
 
@@ -191,6 +185,9 @@ def probe_attack(attack: Attack, scenarios: Sequence[Scenario], strategy: str
 
 @dataclass(frozen=True)
 class AgentRun:
+    """One run of an attacker agent in a live negotiation: how many attacks it tried and how
+    many got through."""
+
     kind: str  # "bypass" or "injection"
     scenario: str
     attacker: str
@@ -205,6 +202,8 @@ class AgentRun:
 
 
 def with_round_cap(terms: Terms, round_cap: int) -> Terms:
+    """The terms with at least ``round_cap`` rounds, so an attacker has time to try its
+    attacks."""
     data = terms.model_dump()
     data["policy"]["round_cap"] = max(round_cap, terms.policy.round_cap)
     return Terms.model_validate(data)
@@ -212,6 +211,7 @@ def with_round_cap(terms: Terms, round_cap: int) -> Terms:
 
 def agent_run(job: tuple[str, str], config: EvalConfig, model: ChatModel | None,
               settings: Mapping[str, Any]) -> AgentRun:
+    """Play one scenario with an attacking party, recording what reached the others' prompts."""
     kind, name = job
     sc = scenario(name)
     recording = None if model is None else RecordingModel(model)
@@ -263,6 +263,8 @@ def _llm_calls(agents: Mapping[str, Agent]) -> int:
 # -- the suite -------------------------------------------------------------------------------
 
 def run(config: EvalConfig) -> SuiteResult:
+    """The bypass suite: every attack probed against the core, then attacker agents in live
+    negotiations."""
     settings = suite_config("bypass")
     catalogue: list[Attack] = limited([*ATTACKS, *INJECTIONS], config.limit)
     scenarios = [scenario(n) for n in settings["scenarios"]]
@@ -283,6 +285,7 @@ def run(config: EvalConfig) -> SuiteResult:
 
 def metrics(catalogue: Sequence[Attack], probes: Sequence[Sequence[Attempt | None]],
             runs: Sequence[AgentRun], config: EvalConfig) -> dict[str, Any]:
+    """The bypass figures: attempts, how many the core and the agents blocked, and crashes."""
     attempts = [a for tries in probes for a in tries if a is not None]
     core_blocked = sum(a.blocked for a in attempts)
     run_attempts = sum(r.attempts for r in runs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import cast, get_args
+from typing import get_args
 
 from valuesneg.io.files import UserError
 from valuesneg.orchestration.executors import add_executor_argument, parse_executor
@@ -24,6 +24,7 @@ BACKENDS: tuple[str, ...] = get_args(Backend)
 
 
 def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``valuesneg eval`` command and its options."""
     from . import SUITES
 
     parser = sub.add_parser("eval", help="run an eval suite: metrics.json and report.html")
@@ -61,6 +62,7 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """`valuesneg eval`: run a suite and write metrics.json, rows.jsonl and report.html."""
     from . import load_suite
     from .report import write_outputs
 
@@ -68,7 +70,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.axes and args.suite != "margin":
         raise UserError(f"--axis applies to the margin suite only, not {args.suite!r}")
     dataset = parse_dataset(args.dataset or DEFAULT_DATASET.get(args.suite, SCENARIOS))
-    readable = SUITE_DATASETS.get(args.suite, ())
+    # A plugin's suite says which corpora it reads by a ``datasets`` attribute (README).
+    readable = SUITE_DATASETS.get(args.suite) or tuple(getattr(suite, "datasets", ()))
+    if readable == KINDS:  # a suite that reads every built-in corpus reads the plugins' too
+        readable = (*KINDS, *([] if dataset is None else [dataset.kind]))
     if dataset is not None and dataset.kind not in readable:
         raise UserError(f"--dataset {args.dataset}: the {args.suite} suite reads "
                         + (f"only {', '.join(readable)} corpora" if readable
@@ -109,11 +114,12 @@ def parse_dataset(text: str) -> Dataset | None:
         raise UserError(f"--dataset {text!r}: expected KIND:PATH, e.g. dond:train.txt "
                         "(only 'casino' ships, so only it may go without a path)")
     if kind not in KINDS:
-        raise UserError(f"--dataset {text!r}: unknown kind {kind!r} (choose from "
-                        f"{', '.join(KINDS)})")
+        from valuesneg.corpora import corpus_loader
+
+        corpus_loader(kind, f"--dataset {text!r}")  # a plugin's, or an error naming them all
     if not Path(path).exists():
         raise UserError(f"--dataset {text!r}: {path}: no such file or folder")
-    return Dataset(kind=cast(DatasetKind, kind), path=Path(path))
+    return Dataset(kind=kind, path=Path(path))
 
 
 def fresh_dir(parent: Path, stem: str) -> Path:

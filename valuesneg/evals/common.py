@@ -17,7 +17,7 @@ import yaml
 from valuesneg.agents.base import Agent
 from valuesneg.agents.factory import llm_agents, with_dependencies
 from valuesneg.agents.models import ChatModel, ModelError
-from valuesneg.agents.scripted import make_scripted
+from valuesneg.agents.strategies import strategy_agent
 from valuesneg.core import Ledger, LineageError, Outcome, ProtocolViolation, Terms, verify_lines
 from valuesneg.core.settle import utility
 from valuesneg.io.files import UserError
@@ -47,6 +47,7 @@ def scenario(name: str) -> Scenario:
 
 
 def limited(items: Sequence[Any], limit: int | None) -> list[Any]:
+    """The first ``limit`` items (all of them when ``limit`` is None)."""
     return list(items if limit is None else items[:limit])
 
 
@@ -83,7 +84,7 @@ def agents_under_test(sc: Scenario, strategy: str, model: ChatModel | None,
     if model is not None:
         return llm_agents(sc, model, guards={"*": guard} if guard else None)
     chosen = strategies or {}
-    return with_dependencies(sc, {p: make_scripted(p, chosen.get(p, strategy))
+    return with_dependencies(sc, {p: strategy_agent(p, chosen.get(p, strategy))
                                   for p in sc.terms.party_ids})
 
 

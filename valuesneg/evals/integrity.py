@@ -58,6 +58,9 @@ RESPONSES = ("accept", "counter", "refuse", "defer")
 
 @dataclass(frozen=True)
 class Prediction:
+    """What a party's revealed cards predict it does next: a kind of response, and on which
+    dimension."""
+
     kind: str
     dimension: str | None = None
 
@@ -72,6 +75,7 @@ def revealed_cards(view: PartyView, public: frozenset[str]) -> tuple[str, ...]:
 
 
 def public_cards(sc: Scenario) -> frozenset[str]:
+    """The cards every party may cite from the start in a scenario."""
     return frozenset(e.id for e in sc.terms.vocabulary.entries
                      if e.kind == "card" and not e.private)
 
@@ -129,6 +133,8 @@ class Observed:
 
 @dataclass(frozen=True)
 class Decision:
+    """One decision a subject made: the view it had and the record it sent."""
+
     view: PartyView
     record: Header
 
@@ -148,12 +154,15 @@ def decisions(observed: Observed, lineage: Sequence[Header]) -> list[Decision]:
 
 @cache
 def relevance(scenario_name: str) -> dict[str, tuple[str, ...]]:
+    """Per card, the dimensions it bears on in a scenario (hand labels of the integrity
+    suite)."""
     data = yaml.safe_load((EVALS / "integrity" / "relevance.yaml").read_text("utf-8"))
     return {card: tuple(label["dimensions"]) for card, label in data[scenario_name].items()}
 
 
 @cache
 def paraphrases() -> dict[str, dict[str, Any]]:
+    """Reworded card texts, to test that decisions do not follow the wording."""
     data = yaml.safe_load((EVALS / "integrity" / "paraphrases.yaml").read_text("utf-8"))
     assert isinstance(data, dict)
     return data
@@ -180,6 +189,8 @@ def paraphrased(graph: MoralGraph, rewordings: Mapping[str, Mapping[str, Any]]) 
 
 @dataclass(frozen=True)
 class Job:
+    """One integrity run: a scenario, the subject party, and its opponents' strategy."""
+
     scenario: str  # file stem
     subject: str
     opponents: str | None  # scripted strategy of the others, or None for the LLM backend
@@ -187,6 +198,9 @@ class Job:
 
 @dataclass(frozen=True)
 class JobResult:
+    """The decisions of one job, those of its paraphrased replay, and whether both lineages
+    verified."""
+
     job: Job
     decisions: tuple[Decision, ...]
     paraphrase_keys: tuple[tuple[str, str | None], ...]
@@ -214,6 +228,7 @@ def play(sc: Scenario, job: Job, strategy: str, model: ChatModel | None, guard: 
 
 def run_job(job: Job, strategy: str, model: ChatModel | None, guard: str = "sound"
             ) -> JobResult:
+    """Play a job twice, with the original and the paraphrased cards."""
     sc = scenario(job.scenario)
     original, ok, crash, chosen = play(sc, job, strategy, model, guard)
     reworded_sc = sc.model_copy(update={"graph": paraphrased(sc.graph, paraphrases())})
@@ -226,6 +241,8 @@ def run_job(job: Job, strategy: str, model: ChatModel | None, guard: str = "soun
 
 @dataclass
 class Tally:
+    """Running counts the integrity metrics are computed from."""
+
     predicted: int = 0
     correct: int = 0
     counters: int = 0
@@ -238,6 +255,8 @@ class Tally:
 
 
 def score(result: JobResult, tally: Tally) -> None:
+    """Add one job's decisions to the tally: predictions met, consistency under paraphrase,
+    faithful citations."""
     labels = relevance(result.job.scenario)
     public = public_cards(scenario(result.job.scenario))
     for d in result.decisions:
@@ -288,6 +307,8 @@ def _actual(tally: Tally) -> dict[str, int]:
 
 
 def metrics(results: Sequence[JobResult], config: EvalConfig) -> dict[str, Any]:
+    """The integrity figures: predictability, consistency under paraphrase, citation
+    faithfulness."""
     tally = Tally()
     for result in results:
         score(result, tally)
@@ -316,6 +337,8 @@ def metrics(results: Sequence[JobResult], config: EvalConfig) -> dict[str, Any]:
 # -- the suite -------------------------------------------------------------------------------
 
 def jobs(config: EvalConfig, plan: Mapping[str, Any]) -> list[Job]:
+    """Every job of the suite: each claimant of each scenario, against each opponent strategy
+    (or the LLM)."""
     todo = []
     for name in plan["scenarios"]:
         sc = scenario(name)
@@ -328,6 +351,7 @@ def jobs(config: EvalConfig, plan: Mapping[str, Any]) -> list[Job]:
 
 
 def run(config: EvalConfig) -> SuiteResult:
+    """The integrity suite: do agents act as their revealed values predict?"""
     plan = load_suite_config("integrity")
     with chat_model(config) as model:
         results = run_many(lambda j: run_job(j, config.strategy, model, config.guard),

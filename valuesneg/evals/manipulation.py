@@ -68,6 +68,8 @@ class Setting:
 
 @dataclass(frozen=True)
 class Pair:
+    """A truthful run and a misreporting one of the same subject in the same setting."""
+
     setting: Setting
     subject: str
     opponents: str  # a scripted strategy, or "llm"
@@ -81,6 +83,9 @@ class Pair:
 
 @dataclass(frozen=True)
 class PairResult:
+    """What a pair found: the subject's utility truthful and misreporting, what was flagged, and
+    whether both verified."""
+
     pair: Pair
     truthful: float
     misreport: float
@@ -142,6 +147,7 @@ def _priority_reversal(records: Sequence[Header], party: str, units: Mapping[str
 # -- the pairs --------------------------------------------------------------------------------
 
 def misreporter(name: str, misreport: str, strategy: str) -> Agent:
+    """The misreporting agent a name (``inflate-K``, ``hide``) stands for."""
     family, _, factor = misreport.partition("-")
     if family == "inflate":
         return Misreporter(name, inflate=float(factor), strategy=strategy)
@@ -203,6 +209,7 @@ def _plain(strategy: str, chosen: Mapping[str, str], model: ChatModel | None
 
 def pairs(config: EvalConfig, settings_: Sequence[Setting], plan: Mapping[str, Any]
           ) -> list[Pair]:
+    """Every pair of the suite: each setting, subject, opponent, misreport and seed."""
     opponents = ["llm"] if config.backend != "scripted" else list(
         plan.get("opponents") or STRATEGIES)
     seeds = plan["seeds"] if config.backend != "scripted" else [config.seed]
@@ -214,6 +221,7 @@ def pairs(config: EvalConfig, settings_: Sequence[Setting], plan: Mapping[str, A
 # -- the suite -------------------------------------------------------------------------------
 
 def run(config: EvalConfig) -> SuiteResult:
+    """The manipulation suite: does misreporting pay, and is it detected?"""
     plan = suite_config("manipulation")
     todo = limited(pairs(config, settings(config, plan["scenarios"]), plan), config.limit)
     with chat_model(config) as model:
@@ -233,6 +241,8 @@ def headline(results: Sequence[PairResult], config: EvalConfig) -> list[PairResu
 
 
 def summary(results: Sequence[PairResult], seed: int) -> dict[str, Any]:
+    """The gain from misreporting over some pairs: mean, 95% bootstrap interval, how often it
+    paid and went undetected."""
     if not results:
         return {"n": 0, "mean": None, "ci95": None}
     mean, low, high = mean_ci([r.gain for r in results], seed)
@@ -244,6 +254,8 @@ def summary(results: Sequence[PairResult], seed: int) -> dict[str, Any]:
 
 
 def metrics(results: Sequence[PairResult], config: EvalConfig) -> dict[str, Any]:
+    """The manipulation figures: the headline gain, and the same by misreport and by
+    opponent."""
     main = headline(results, config)
     head = summary(main, config.seed)
     against = "the LLM" if config.backend != "scripted" else config.strategy

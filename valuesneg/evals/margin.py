@@ -81,11 +81,13 @@ class Noisy:
 
 
 def noise_factors(seed: int, party: str, dims: Sequence[str], sigma: float) -> dict[str, float]:
+    """Multiplicative noise on a party's weights, deterministic in the seed and the party."""
     draw = random.Random(f"{seed}:{party}")  # str seeds hash deterministically (sha512)
     return {d: math.exp(sigma * draw.gauss(0.0, 1.0)) for d in sorted(dims)}
 
 
 def adversaries(seed: int, parties: Sequence[str], share: float) -> list[str]:
+    """The parties made adversarial: a ``share`` of them, chosen by the seed."""
     chosen = list(parties)
     random.Random(seed).shuffle(chosen)
     return sorted(chosen[:round(share * len(parties))])
@@ -93,6 +95,8 @@ def adversaries(seed: int, parties: Sequence[str], share: float) -> list[str]:
 
 @dataclass(frozen=True)
 class Job:
+    """One point of a margin axis: the perturbation, its level, the scenario and the seed."""
+
     axis: str
     level: float
     scenario: str
@@ -101,6 +105,8 @@ class Job:
 
 @dataclass(frozen=True)
 class Judged:
+    """Which process properties held in one job (None where a property does not apply)."""
+
     job: Job
     passed: dict[str, bool | None]  # None: the property does not apply to this run
 
@@ -134,6 +140,9 @@ def perturbed(job: Job, strategy: str, model: ChatModel | None) -> tuple[Build, 
 
 def judge(job: Job, strategy: str, model: ChatModel | None, alternatives: Sequence[str]
           ) -> Judged:
+    """Run a job perturbed and judge the four process properties on it: convergence,
+    transparency, non-dictatorship (each party swapping to an ``alternatives`` strategy changes
+    the outcome) and manipulation resistance (an honest party misreporting gains nothing)."""
     sc = scenario(job.scenario)
     terms = sc.terms
     build, bullies = perturbed(job, strategy, model)
@@ -219,6 +228,8 @@ def _swept_axes(config: EvalConfig, axes: Mapping[str, Any]) -> list[str]:
 
 
 def run(config: EvalConfig) -> SuiteResult:
+    """The margin suite: how far each perturbation can go before the process properties
+    break."""
     plan = suite_config("margin")
     todo, skipped = jobs(config, plan)
     alternatives = plan["alternatives"]

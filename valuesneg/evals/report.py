@@ -26,6 +26,7 @@ code{background:#f6f6f6;padding:0 .2rem}"""
 
 
 def package_version() -> str:
+    """The installed valuesneg version, or ``unknown`` in a source tree."""
     try:
         return version("valuesneg")
     except PackageNotFoundError:
@@ -50,6 +51,7 @@ def metrics_document(config: EvalConfig, result: SuiteResult, seconds: float) ->
 
 
 def write_outputs(config: EvalConfig, result: SuiteResult, seconds: float) -> tuple[Path, Path]:
+    """Write a suite's metrics.json, rows.jsonl and report.html atomically."""
     document = metrics_document(config, result, seconds)
     metrics_path, report_path = config.out / "metrics.json", config.out / "report.html"
     write_atomic(config.out / "rows.jsonl",
@@ -62,6 +64,7 @@ def write_outputs(config: EvalConfig, result: SuiteResult, seconds: float) -> tu
 
 
 def render(document: dict[str, Any], result: SuiteResult, title: str | None = None) -> str:
+    """The suite's report as one self-contained HTML page."""
     title = title or f"valuesneg eval {document['suite']}"
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_e(title)}"
              f"</title><style>{STYLE}</style></head><body><h1>{_e(title)}</h1>",

@@ -50,7 +50,7 @@ from typing import Any
 from valuesneg.agents.base import Agent
 from valuesneg.agents.llm import LLMAgent, card_texts, describe_terminal_rules, llm_calls
 from valuesneg.agents.models import ChatModel
-from valuesneg.agents.scripted import STRATEGIES, make_scripted
+from valuesneg.agents.strategies import strategy_agent, strategy_class
 from valuesneg.core import Ledger, Request
 from valuesneg.corpora import CorpusLoad, CorpusScenario, DivisionSpace, UtilitySpace, read_corpus
 from valuesneg.io.files import UserError, write_atomic
@@ -137,6 +137,7 @@ def nash_distance(space: UtilitySpace, utilities: dict[str, float]) -> float:
 
 
 def negotiate(case: Case, agents: dict[str, Agent]) -> tuple[Result, Ledger]:
+    """Play one case to its outcome and measure it."""
     scenario = case.scenario
     driver = Driver(scenario.terms, agents, wind_down=False)  # the outcome is what we measure
     ledger = driver.run()
@@ -173,10 +174,10 @@ def make_agents(case: Case, config: EvalConfig, model: ChatModel | None) -> dict
     if case.shipped is not None:
         if model is not None:
             return llm_agents(case.shipped, model, guards={"*": config.guard})
-        return with_dependencies(case.shipped, {p: make_scripted(p, config.strategy)
+        return with_dependencies(case.shipped, {p: strategy_agent(p, config.strategy)
                                                 for p in terms.party_ids})
     if model is None:
-        return {p: make_scripted(p, config.strategy) for p in terms.party_ids}
+        return {p: strategy_agent(p, config.strategy) for p in terms.party_ids}
     texts = card_texts(_Cards(case.scenario.cards))
     rules = describe_terminal_rules(terms.policy.terminal)
     return {p: LLMAgent(name=p, model=model, cards=texts, terminal_rules=rules,
@@ -211,9 +212,13 @@ def cases_for(config: EvalConfig, load: CorpusLoad | None = None) -> list[Case]:
 
 
 def run(config: EvalConfig) -> SuiteResult:
-    if config.backend == "scripted" and config.strategy not in STRATEGIES:
-        raise UserError(f"--strategy {config.strategy!r}: unknown (choose from "
-                        f"{', '.join(sorted(STRATEGIES))})")
+    """The winwin suite: efficiency and fairness of the deals agents reach, against the people's
+    recorded deals when the corpus has them."""
+    if config.backend == "scripted":
+        try:
+            strategy_class(config.strategy)
+        except UserError as error:
+            raise UserError(f"--strategy: {error}") from None
     load = read_corpus(config.dataset.kind, config.dataset.path) if config.dataset else None
     cases = cases_for(config, load)
     executor = parse_executor(config.executor)
@@ -289,6 +294,7 @@ def _share(hits: int, total: int) -> float | None:
 
 
 def metrics(ours: Sequence[Result], human: Sequence[Result], corpus: str) -> dict[str, Any]:
+    """The winwin figures for our deals, beside the same for the recorded human deals."""
     out: dict[str, Any] = dict(summary(ours))
     out["lineages_verified"] = sum(1 for r in ours if r.verified)
     out["terminals"] = {t: sum(1 for r in ours if r.terminal == t)
@@ -303,6 +309,7 @@ def metrics(ours: Sequence[Result], human: Sequence[Result], corpus: str) -> dic
 
 
 def rows(results: Sequence[Result]) -> list[dict[str, Any]]:
+    """One report row per negotiation."""
     return [{"name": r.name, "terminal": r.terminal, "agreed": r.agreed,
              "utilities": {p: round(u, 6) for p, u in r.utilities.items()},
              "joint_efficiency": round(r.efficiency, 6), "pareto_optimal": r.pareto,
@@ -315,6 +322,7 @@ def rows(results: Sequence[Result]) -> list[dict[str, Any]]:
 
 def notes(config: EvalConfig, cases: Sequence[Case], ours: Sequence[Result],
           human: Sequence[Result]) -> list[str]:
+    """The report's paragraphs: what was run on which corpus, by whom."""
     where = (f"{config.dataset.kind} corpus at {config.dataset.path}" if config.dataset
              else "the shipped scenarios that divide divisible scope")
     who = (f"scripted agents playing '{config.strategy}'" if config.backend == "scripted"

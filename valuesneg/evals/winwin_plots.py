@@ -12,10 +12,12 @@ BARS = ("agreement_rate", "joint_efficiency_agreed", "joint_efficiency_all",
 
 def plots(ours: Sequence[float], human: Sequence[float], our_summary: Mapping[str, object],
           human_summary: Mapping[str, object] | None) -> list[Plot]:
+    """The winwin report's figures."""
     return [efficiency_histogram(ours, human), comparison(our_summary, human_summary)]
 
 
 def efficiency_histogram(ours: Sequence[float], human: Sequence[float]) -> Plot:
+    """Joint efficiency of our deals against the people's."""
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, 3.2))
@@ -33,6 +35,7 @@ def efficiency_histogram(ours: Sequence[float], human: Sequence[float]) -> Plot:
 
 
 def comparison(ours: Mapping[str, object], human: Mapping[str, object] | None) -> Plot:
+    """The headline metrics of our deals beside the people's."""
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, 3.2))

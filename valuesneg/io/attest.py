@@ -13,10 +13,12 @@ from valuesneg.core.confidentiality import Attestation
 
 
 def sign(private_key: Ed25519PrivateKey, attestation: Attestation, party: str) -> str:
+    """An authority's signature (hex) over a party's attestation."""
     return private_key.sign(attestation.message(party)).hex()
 
 
 def public_hex(private_key: Ed25519PrivateKey) -> str:
+    """The public key of an Ed25519 private key, in hex as scenarios declare it."""
     return private_key.public_key().public_bytes_raw().hex()
 
 

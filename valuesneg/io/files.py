@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from valuesneg.core import Entry, strict_json
+from valuesneg.io.faults import Faults
 from valuesneg.io.inputs import LINEAGE_BYTES, OUTCOME_BYTES, InputError, read_bounded
 
 
@@ -26,6 +26,7 @@ def read_input(path: Path, limit: int) -> str:
 
 
 def read_lines(path: Path, limit: int = LINEAGE_BYTES) -> list[str]:
+    """A file's lines without their newlines, bounded like every input."""
     lines = read_input(path, limit).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -74,36 +75,26 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-# Test hooks, for crash tests only: kill this process (SIGKILL, no clean-up) right after the
-# lineage file reaches this many entries, or once the record with this seq has been decided
-# and checkpointed but before the core applies it, so a test can stop a run at an exact point.
-KILL_AFTER_ENTRIES = "VALUESNEG_KILL_AFTER_ENTRIES"
-KILL_BEFORE_APPLYING = "VALUESNEG_KILL_BEFORE_APPLYING"
-
-
-def kill_if_asked(hook: str, value: int) -> None:
-    """SIGKILL this process when the test hook ``hook`` is set to ``value``."""
-    if value and os.environ.get(hook) == str(value):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 class LineageWriter:
-    """Appends lineage entries durably, one line each, as the core appends them."""
+    """Appends lineage entries durably, one line each, as the core appends them.
 
-    def __init__(self, path: Path) -> None:
+    ``faults`` (crash tests only) is told each time the file reaches a new entry count,
+    with that entry already on disk, so a test can stop a run between any two entries."""
+
+    def __init__(self, path: Path, faults: Faults | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._handle = path.open("a", encoding="utf-8")
         self._count = path.read_text(encoding="utf-8").count("\n")
-        self._kill_after = int(os.environ.get(KILL_AFTER_ENTRIES) or 0)
+        self._faults = faults
 
     def write(self, entries: Iterable[Entry]) -> None:
         for entry in entries:
             self._handle.write(entry.line() + "\n")
             self._count += 1
-            if self._count == self._kill_after:
+            if self._faults is not None:  # only then is each entry synced on its own
                 self._sync()
-                kill_if_asked(KILL_AFTER_ENTRIES, self._count)
+                self._faults("lineage_entries", self._count)
         self._sync()
 
     def _sync(self) -> None:

@@ -77,6 +77,8 @@ def check_sender(record: Header, party: str) -> None:
 
 
 def next_step(progress: TurnProgress, budget: int) -> Step:
+    """What a turn does next: apply a decided record, default after the re-ask budget is spent,
+    ask the agent (again), or stop."""
     if progress["done"]:
         return "done"
     if progress["pending"] is not None:
@@ -92,6 +94,10 @@ def turn_limit(terms: Terms) -> int:
 
 @dataclass
 class Driver:
+    """Runs one negotiation turn by turn: asks the core who acts, asks that party's agent for a
+    record, re-asks it with the core's refusal, and after the outcome has holders use, ack and
+    renew their grants."""
+
     terms: Terms
     agents: Mapping[str, Agent]
     on_entries: Callable[[tuple[Entry, ...]], None] = lambda entries: None

@@ -76,6 +76,7 @@ def parse_executor(text: str) -> Executor:
 
 
 def add_executor_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--executor`` option of the commands that run many negotiations."""
     parser.add_argument("--executor", default="local", metavar="E",
                         help="where the negotiations run: local (default), process:N (N "
                              "worker processes), ray (a local Ray cluster) or ray:ADDRESS")
@@ -168,6 +169,7 @@ def _in_order(ray: Any, refs: list[Any]) -> Iterator[Any]:
 
 
 def import_ray() -> Any:
+    """Ray, or a clear error saying which extra installs it."""
     try:
         import ray
     except ModuleNotFoundError:

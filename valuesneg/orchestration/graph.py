@@ -34,7 +34,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from valuesneg.core import Terms
-from valuesneg.io.files import KILL_BEFORE_APPLYING, kill_if_asked
+from valuesneg.io.faults import Faults, no_faults
 
 from .driver import Driver, TurnProgress, next_step, turn_limit
 from .humans import Answerer, NoAnswer
@@ -45,6 +45,9 @@ THREAD = "negotiation"  # the thread of a run whose run.json names none (one per
 
 
 class NegotiationState(TypedDict):
+    """The LangGraph state of a run, checkpointed after every node: the turn under way, whether
+    the core has settled, and each agent's memory."""
+
     turn: TurnProgress | None
     settled: bool  # the core reached a terminal outcome
     memory: dict[str, Memory]  # per party, as its agent was after its last decision
@@ -60,8 +63,11 @@ def recursion_limit(terms: Terms) -> int:
     return turn_limit(terms) * per_turn + 3
 
 
-def build_graph(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Graph:
-    nodes = _Nodes(driver)
+def build_graph(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None,
+                faults: Faults = no_faults) -> Graph:
+    """The run's StateGraph: who acts, decide, apply, default, and the wind-down after the
+    outcome, checkpointed by ``checkpointer``; ``faults`` is a crash test's hook."""
+    nodes = _Nodes(driver, faults)
     graph = StateGraph(NegotiationState)
     graph.add_node("who", nodes.who)
     graph.add_node("decide", nodes.decide)
@@ -81,14 +87,14 @@ Observer = Callable[[Step], None]
 
 def drive(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None, *,
           thread: str = THREAD, answer: Answerer | None = None,
-          observe: Observer | None = None) -> None:
+          observe: Observer | None = None, faults: Faults = no_faults) -> None:
     """Run the negotiation to its end, continuing from the checkpoint if there is one.
 
     A human party's turn pauses the graph (``interrupt()``); ``answer`` is asked for the
     decision and the graph resumes with it. Without a checkpointer the run is kept in memory,
-    since langgraph needs one to pause at all.
+    since langgraph needs one to pause at all. ``faults`` is a crash test's hook.
     """
-    graph = build_graph(driver, checkpointer or InMemorySaver())
+    graph = build_graph(driver, checkpointer or InMemorySaver(), faults)
     config: RunnableConfig = {"configurable": {"thread_id": thread},
                               "recursion_limit": recursion_limit(driver.terms)}
     saved = graph.get_state(config)
@@ -126,8 +132,9 @@ def _start() -> NegotiationState:
 
 
 class _Nodes:
-    def __init__(self, driver: Driver) -> None:
+    def __init__(self, driver: Driver, faults: Faults) -> None:
         self.driver = driver
+        self.faults = faults
 
     def who(self, state: NegotiationState) -> dict[str, Any]:
         """Ask the core who must act, or note that it has reached its outcome."""
@@ -144,7 +151,7 @@ class _Nodes:
     def apply(self, state: NegotiationState) -> dict[str, Any]:
         turn = self._turn(state)
         if turn["pending"] is not None:  # decided and checkpointed, not yet applied
-            kill_if_asked(KILL_BEFORE_APPLYING, turn["seq"])
+            self.faults("before_applying", turn["seq"])
         return {"turn": self.driver.apply(turn)}
 
     def default(self, state: NegotiationState) -> dict[str, Any]:

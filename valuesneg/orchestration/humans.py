@@ -31,6 +31,9 @@ class NoAnswer(Exception):
 
 @dataclass
 class TerminalAnswerer:
+    """Answers a human party's prompts at the terminal: shows the view, then asks for an action,
+    units and reasons."""
+
     console: Console = field(default_factory=Console)
 
     def __call__(self, prompt: dict[str, Any]) -> dict[str, Any]:

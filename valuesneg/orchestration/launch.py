@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import Console
 
+from valuesneg.agents.base import Agent
 from valuesneg.agents.factory import (
     agents_for,
     build_agents,
@@ -27,6 +29,7 @@ from valuesneg.agents.factory import (
     llm_parties,
 )
 from valuesneg.agents.pool import ModelPool
+from valuesneg.io.faults import Faults
 from valuesneg.io.files import UserError
 from valuesneg.orchestration.run import (
     INVOCATION,
@@ -57,6 +60,9 @@ class Interrupted(KeyboardInterrupt):
 
 @dataclass(frozen=True)
 class Options:
+    """How `valuesneg run` and `resume` were asked to run: the backend and models, seed, human
+    parties and how they answer, checkpoints, display and signing keys."""
+
     backend: str = "local"
     model: str | None = None
     base_url: str | None = None
@@ -70,17 +76,40 @@ class Options:
     models: tuple[tuple[str, str], ...] = ()  # --model PARTY=NAME
     guards: tuple[tuple[str, str], ...] = ()  # --guard [PARTY=]GUARD (party "*": every one)
     keys: str | None = None  # folder of Ed25519 private keys to sign with (ID.pem)
+    faults: Faults | None = None  # a crash test's hook (valuesneg.io.faults); never saved
 
     @property
     def key_folder(self) -> Path | None:
         return None if self.keys is None else Path(self.keys)
 
-    def invocation(self, scenario: Path) -> dict[str, Any]:
-        """What run.json keeps so that `valuesneg resume` builds the same agents."""
+    def agents(self, scenario: Scenario, out: Path
+               ) -> AbstractContextManager[tuple[dict[str, Agent], dict[str, Any]]]:
+        """``build_agents`` for these options: the agents of a run writing to ``out``."""
+        return build_agents(scenario, self.backend, model=self.model, base_url=self.base_url,
+                            seed=self.seed, out=out, explain=self.explain, humans=self.humans,
+                            models=dict(self.models), guards=dict(self.guards))
+
+    @classmethod
+    def started(cls, how: Mapping[str, Any], now: Options) -> Options:
+        """The options a run was started with (its run.json, ``how``), answered as asked
+        ``now``: human turns, checkpoint, display, and any further human parties."""
+        return cls(backend=how.get("backend", "local"), model=how.get("model"),
+                   base_url=how.get("base_url"), seed=int(how.get("seed") or 0),
+                   explain=bool(how.get("explain")),
+                   humans=tuple(how.get("humans") or ()) + now.humans,
+                   answers=now.answers, checkpoint=now.checkpoint, quiet=now.quiet,
+                   models=tuple(sorted((how.get("models") or {}).items())),
+                   guards=tuple(sorted((how.get("guards") or {}).items())),
+                   faults=now.faults)
+
+    def invocation(self, scenario: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
+        """What run.json keeps so that `valuesneg resume` builds the same agents, and the
+        model and guard each LLM party had (``meta``, from ``build_agents``)."""
         return {"scenario": str(scenario.resolve()), "backend": self.backend,
                 "model": self.model, "base_url": self.base_url, "seed": self.seed,
                 "explain": self.explain, "humans": list(self.humans),
-                "models": dict(self.models), "guards": dict(self.guards)}
+                "models": dict(self.models), "guards": dict(self.guards),
+                "parties": meta.get("parties", {})}
 
 
 def scenario_files(paths: Sequence[str]) -> list[Path]:
@@ -110,6 +139,8 @@ def free_dir(base: Path, taken: Sequence[Path] = ()) -> Path:
 
 
 def run_command(paths: Sequence[str], out: str | None, options: Options) -> int:
+    """`valuesneg run`: one scenario in the foreground, or several concurrently; every file is
+    checked before any run starts."""
     files = scenario_files(paths)
     scenarios = [load_scenario(f) for f in files]  # every file checked before any run starts
     if len(scenarios) == 1:
@@ -140,15 +171,18 @@ def resume_command(directory: str, options: Options) -> int:
               f"written); nothing to resume (`valuesneg verify {out}` checks it)",
               file=sys.stderr)
         return 0
-    started = Options(backend=how.get("backend", "local"), model=how.get("model"),
-                      base_url=how.get("base_url"), seed=int(how.get("seed") or 0),
-                      explain=bool(how.get("explain")),
-                      humans=tuple(how.get("humans") or ()) + options.humans,
-                      answers=options.answers, checkpoint=options.checkpoint,
-                      quiet=options.quiet,
-                      models=tuple(sorted((how.get("models") or {}).items())),
-                      guards=tuple(sorted((how.get("guards") or {}).items())))
+    if how.get("python"):  # agents or a model that run.json cannot rebuild
+        raise UserError(f"{out}: was started from Python with {python_objects(how)}; resume it "
+                        f"from Python, passing them again: valuesneg.resume({str(out)!r}, ...)")
+    started = Options.started(how, options)
     return _foreground(load_scenario(how["scenario"]), out, started, resume=True)
+
+
+def python_objects(how: Mapping[str, Any]) -> str:
+    """What a run started from Python was given that run.json names but cannot hold."""
+    given = how.get("python") or {}
+    parts = [f"its own agents for {', '.join(given['agents'])}"] if given.get("agents") else []
+    return " and ".join(parts + (["a chat model"] if given.get("chat_model") else []))
 
 
 # -- one run, in the foreground --------------------------------------------------------------
@@ -159,19 +193,16 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
     console = Console(stderr=as_json, highlight=False)
     dashboard = Dashboard(console, live=_live(options), lines=not options.quiet)
     progress = dashboard.add(scenario.spec.scenario)
-    hooks = Hooks(answer=_answerer(options, dashboard), observe=progress)
+    hooks = Hooks(answer=_answerer(options, dashboard), observe=progress,
+                  faults=options.faults)
     try:
-        with dashboard, build_agents(scenario, options.backend, model=options.model,
-                                     base_url=options.base_url, seed=options.seed, out=out,
-                                     explain=options.explain, humans=options.humans,
-                                     models=dict(options.models),
-                                     guards=dict(options.guards)) as (agents, meta):
+        with dashboard, options.agents(scenario, out) as (agents, meta):
             if resume:
                 result = resume_scenario(scenario, agents, out, meta,
                                          checkpoint=options.checkpoint, hooks=hooks)
             else:
                 result = run_scenario(scenario, agents, out, meta,
-                                      _invocation(options, scenario, meta),
+                                      options.invocation(scenario.path, meta),
                                       checkpoint=options.checkpoint, hooks=hooks,
                                       keys=options.key_folder)
             progress.end(result.outcome.terminal)
@@ -183,12 +214,6 @@ def _foreground(scenario: Scenario, out: Path, options: Options, *, resume: bool
         raise Interrupted([out]) from None
     _report(result, as_json)
     return 0
-
-
-def _invocation(options: Options, scenario: Scenario, meta: dict[str, Any]
-                ) -> dict[str, Any]:
-    """run.json: how the run was started, and the model and guard each LLM party had."""
-    return {**options.invocation(scenario.path), "parties": meta.get("parties", {})}
 
 
 def _live(options: Options) -> bool:
@@ -264,9 +289,10 @@ class _Job:
             meta = self.meta if self.chat is None else {
                 **self.meta, "parties": llm_parties(self.scenario, self.chat, guards)}
             result = run_scenario(self.scenario, agents, self.out, meta,
-                                  _invocation(self.options, self.scenario, meta),
+                                  self.options.invocation(self.scenario.path, meta),
                                   checkpoint=self.options.checkpoint,
-                                  hooks=Hooks(observe=self.progress),
+                                  hooks=Hooks(observe=self.progress,
+                                              faults=self.options.faults),
                                   keys=self.options.key_folder)
         except Exception as error:  # one run's failure, reported with the others' results
             message = str(error) if isinstance(error, UserError) \

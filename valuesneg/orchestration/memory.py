@@ -18,6 +18,8 @@ _PLAIN = (bool, int, float, str, type(None))
 
 
 def snapshot(agent: object) -> Memory:
+    """What an agent learnt while running (the plain fields of it and of the agents it wraps),
+    for the checkpoint."""
     if not is_dataclass(agent) or isinstance(agent, type):
         return {}
     memory: Memory = {}
@@ -31,6 +33,8 @@ def snapshot(agent: object) -> Memory:
 
 
 def restore(agent: object, memory: Memory) -> None:
+    """Give a rebuilt agent back what it had learnt (``snapshot``) when the run was
+    interrupted."""
     for name, value in memory.items():
         if isinstance(value, dict):
             restore(getattr(agent, name), value)

@@ -39,6 +39,9 @@ class Stopped(Exception):
 
 @dataclass
 class RunProgress:
+    """One run's line on the dashboard: its status and round, updated at every step; ``stop``
+    asks the run to end at its next step."""
+
     name: str
     started: float = field(default_factory=time.monotonic)
     status: str = "starting"

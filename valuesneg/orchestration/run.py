@@ -38,6 +38,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from valuesneg.agents.base import Agent
 from valuesneg.core import CORE, Entry, Ledger, LineageError, Outcome, Verified, verify_lines
 from valuesneg.core.lineage import Sign, head_bytes
+from valuesneg.io.faults import Faults, no_faults
 from valuesneg.io.files import LineageWriter, UserError, read_input, read_json, write_atomic
 from valuesneg.io.inputs import LINEAGE_BYTES
 from valuesneg.orchestration.driver import Driver, Turn
@@ -58,6 +59,9 @@ INVOCATION = "run.json"  # how the run was started, so `valuesneg resume` can st
 
 @dataclass(frozen=True)
 class RunResult:
+    """A finished run: the folder it wrote (``out``), the hash-chained ``ledger`` and the
+    ``turns`` it took; ``outcome`` is the core's terminal outcome."""
+
     out: Path
     ledger: Ledger
     turns: tuple[Turn, ...]
@@ -71,10 +75,12 @@ class RunResult:
 
 @dataclass(frozen=True)
 class Hooks:
-    """Who answers for human parties, and who watches the run go by (both optional)."""
+    """Who answers for human parties, who watches the run go by (both optional), and the
+    crash test's hook (``valuesneg.io.faults``; None in every real run)."""
 
     answer: Answerer | None = None
     observe: Observer | None = None
+    faults: Faults | None = None
 
 
 def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
@@ -104,6 +110,8 @@ def run_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
 
 def load_invocation(out: Path) -> dict[str, Any]:
+    """A run folder's run.json: how the run was started, so that it can be resumed the same
+    way."""
     if not (out / INVOCATION).exists():
         raise UserError(f"{out}: not a run directory (no {INVOCATION}); nothing to resume")
     invocation = read_json(out / INVOCATION)
@@ -129,6 +137,9 @@ def resume_scenario(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """Where a run's checkpoints live: a PostgreSQL URL (None: checkpoint.sqlite in the run
+    folder) and the run's thread."""
+
     url: str | None  # PostgreSQL; None: checkpoint.sqlite in the run directory
     thread: str
 
@@ -140,7 +151,7 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
         # The checkpointer first: a server that cannot be reached fails the run before the
         # lineage has its genesis entry, so the same --out can simply be used again.
         saver = stack.enter_context(checkpointer(where.url, out / CHECKPOINT))
-        writer = stack.enter_context(LineageWriter(out / LINEAGE))
+        writer = stack.enter_context(LineageWriter(out / LINEAGE, hooks.faults))
         turns = stack.enter_context(TurnLog(out / TURNS))
         calls = CallLog(out / CALLS, agents)
 
@@ -150,7 +161,8 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
         driver = Driver.of(scenario, agents, on_entries=log_entries, on_turn=turns.write,
                            resume_from=resume_from, signing=signing)
-        drive(driver, saver, thread=where.thread, answer=hooks.answer, observe=hooks.observe)
+        drive(driver, saver, thread=where.thread, answer=hooks.answer, observe=hooks.observe,
+              faults=hooks.faults or no_faults)
     result = RunResult(out, driver.ledger, tuple(turns.turns))
     write_outputs(scenario, result, meta)
     return result
@@ -158,6 +170,8 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
 @contextmanager
 def checkpointer(url: str | None, path: Path) -> Iterator[BaseCheckpointSaver[Any]]:
+    """The checkpoint saver for a run: SQLite at ``path``, or PostgreSQL at ``url``, with a
+    clear error when it cannot be reached."""
     if url is None:
         with SqliteSaver.from_conn_string(str(path)) as saver:
             yield saver
@@ -304,6 +318,8 @@ def _read_calls(path: Path) -> list[dict[str, Any]]:
 
 
 def write_outputs(scenario: Scenario, result: RunResult, meta: Mapping[str, Any]) -> None:
+    """outcome.json (with the lineage head, signed when the run signs) and report.html, both
+    written atomically after the lineage is complete."""
     outcome = result.outcome
     summary = {
         "scenario": scenario.spec.scenario,

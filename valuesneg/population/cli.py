@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from valuesneg.evals.cli import _positive, fresh_dir
+from valuesneg.io.faults import no_faults
 from valuesneg.orchestration.executors import add_executor_argument, parse_executor
 
 
@@ -59,7 +60,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_world(config, args.config)
     out = Path(args.out) if args.out else fresh_dir(Path("runs"), f"population-{config.name}")
     began = time.monotonic()
-    metrics = start(config, out, args.executor, progress=not args.quiet)
+    metrics = start(config, out, args.executor, progress=not args.quiet,
+                    faults=args.faults or no_faults)
     _done(out, metrics, time.monotonic() - began)
     return 0
 
@@ -70,7 +72,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     parse_executor(args.executor)
     out = Path(args.dir)
     began = time.monotonic()
-    _done(out, resume(out, args.executor, progress=not args.quiet), time.monotonic() - began)
+    _done(out, resume(out, args.executor, progress=not args.quiet,
+                      faults=args.faults or no_faults), time.monotonic() - began)
     return 0
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from valuesneg.core import LineageError, ProtocolViolation
+from valuesneg.io.faults import Faults, no_faults
 from valuesneg.io.files import UserError, read_json, write_atomic
 from valuesneg.orchestration.executors import parse_executor, run_jobs
 from valuesneg.orchestration.executors import start as connect
@@ -37,10 +36,6 @@ from .stats import columns, csv_line, generation_row, metrics
 from .world import Member, founders, graph, pairings, wisdom
 
 FILES = ("population.jsonl", "credibility.jsonl", "events.jsonl", "generations.csv")
-# Crash-test hooks (tests only): SIGKILL this process right after the Nth encounter is
-# recorded, or after the Nth encounter's lineage is written but before it is recorded.
-KILL_AFTER = "VALUESNEG_KILL_AFTER_ENCOUNTERS"
-KILL_BEFORE_RECORDING = "VALUESNEG_KILL_BEFORE_RECORDING"
 
 
 @dataclass
@@ -52,29 +47,31 @@ class Run:
     rows: list[dict[str, Any]] = field(default_factory=list)
     adoptions: int = 0
     switches: int = 0
-    recorded: int = 0  # encounters recorded so far (the kill hooks count these)
+    recorded: int = 0  # encounters recorded so far (the crash points count these)
+    faults: Faults = no_faults  # a crash test's hook (valuesneg.io.faults)
 
 
 def start(config: PopulationConfig, out: Path, executor_spec: str = "local",
-          progress: bool = True) -> dict[str, Any]:
+          progress: bool = True, faults: Faults = no_faults) -> dict[str, Any]:
     """A new run in ``out``, which must not hold one already."""
     if (out / "population.jsonl").exists():
         raise UserError(f"{out}: already holds a population run; `valuesneg population "
                         f"resume {out}` continues it")
     write_atomic(out / "config.json", config_json(config))
-    return _run(config, out, executor_spec, progress)
+    return _run(config, out, executor_spec, progress, faults)
 
 
-def resume(out: Path, executor_spec: str = "local", progress: bool = True) -> dict[str, Any]:
+def resume(out: Path, executor_spec: str = "local", progress: bool = True,
+           faults: Faults = no_faults) -> dict[str, Any]:
     path = out / "config.json"
     if not path.exists():
         raise UserError(f"{out}: not a population run folder (no config.json in it)")
-    return _run(parse_config(read_json(path), path), out, executor_spec, progress)
+    return _run(parse_config(read_json(path), path), out, executor_spec, progress, faults)
 
 
 def _run(config: PopulationConfig, out: Path, executor_spec: str,
-         progress: bool) -> dict[str, Any]:
-    run = Run(config, out, founders(config))
+         progress: bool, faults: Faults = no_faults) -> dict[str, Any]:
+    run = Run(config, out, founders(config), faults=faults)
     scores = wisdom(graph(config.moral_graph), config.context)
     per_generation = len(_jobs(run, 0))
     with ExitStack() as stack:
@@ -146,7 +143,7 @@ def _encounters(run: Run, jobs: Sequence[EncounterJob], journal: Journal,
         if line is None:
             if not path.exists():
                 write_atomic(path, next(fresh))
-                _kill_if(KILL_BEFORE_RECORDING, run.recorded + 1)
+                run.faults("before_recording", run.recorded + 1)
             line = canonical(_summary(job, path))
         elif _name(line) != job.name or not path.exists():
             raise UserError(f"{journal.path}: line {journal.position + 1}: not encounter "
@@ -154,7 +151,7 @@ def _encounters(run: Run, jobs: Sequence[EncounterJob], journal: Journal,
         journal.append(line)
         run.recorded += 1
         results.append(json.loads(line))
-        _kill_if(KILL_AFTER, run.recorded)
+        run.faults("encounters_recorded", run.recorded)
         tick()
     return results
 
@@ -195,11 +192,6 @@ def _close_generation(run: Run, generation: int, results: list[dict[str, Any]],
     run.members = members
     run.adoptions += len(adoptions)
     run.switches += len(switches)
-
-
-def _kill_if(hook: str, count: int) -> None:
-    if os.environ.get(hook) == str(count):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @contextmanager

@@ -57,6 +57,8 @@ def card_key(graph_id: str, card_id: str, party: str | None) -> str:
 
 
 def card_facets(graph_id: str, card: ValuesCard, party: str | None) -> list[Facet]:
+    """The facets of a card that are embedded: its summary, and each attentional policy on its
+    own."""
     key = card_key(graph_id, card.id, party)
     facets = [Facet(f"{key}#{SUMMARY}", SUMMARY, f"{card.title}. {card.description}")]
     facets += [Facet(f"{key}#{ap.id}", ap.id, ap.text) for ap in card.attentional_policies]
@@ -65,6 +67,8 @@ def card_facets(graph_id: str, card: ValuesCard, party: str | None) -> list[Face
 
 def card_metadata(graph: MoralGraph, card: ValuesCard, party: str | None,
                   facet: str) -> dict[str, str | bool]:
+    """What the card store keeps beside a facet: the graph and its hash, the card, the facet,
+    who holds it."""
     metadata: dict[str, str | bool] = {
         "graph_id": graph.id,
         "graph_hash": graph.content_hash,
@@ -80,6 +84,8 @@ def card_metadata(graph: MoralGraph, card: ValuesCard, party: str | None,
 
 
 def decode_contexts(value: object) -> tuple[str, ...]:
+    """The context ids a metadata value holds (stored joined, since metadata values are
+    scalars)."""
     if not isinstance(value, str) or not value:
         return ()
     return tuple(value.split(CONTEXT_SEPARATOR))

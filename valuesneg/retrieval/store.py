@@ -74,6 +74,7 @@ class IndexResult:
 
 
 def default_location() -> str:
+    """Where the card store lives: ``$VALUESNEG_CARD_STORE`` or ``~/.cache/valuesneg/cards``."""
     return os.environ.get(STORE_ENV) or str(Path.home() / ".cache" / "valuesneg" / "cards")
 
 

@@ -10,6 +10,7 @@ from valuesneg.orchestration.executors import add_executor_argument, parse_execu
 
 
 def add_tournament_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``valuesneg tournament`` command and its options."""
     parser = sub.add_parser("tournament", help="cross-play competitors: scores.csv, "
                                                "leaderboard.json and report.html")
     parser.add_argument("--competitors", required=True, metavar="FILE",
@@ -41,6 +42,8 @@ def add_tournament_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def cmd_tournament(args: argparse.Namespace) -> int:
+    """`valuesneg tournament`: play every cell, then write the scores, leaderboard and
+    report."""
     from .run import Options, run_tournament
 
     options = Options(competitors=Path(args.competitors),

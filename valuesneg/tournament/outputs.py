@@ -22,6 +22,7 @@ from .stats import Row
 
 def write_outputs(out: Path, rows: Sequence[Row], board: dict[str, Any],
                   settings: dict[str, Any], seconds: float) -> list[Path]:
+    """Write scores.csv, leaderboard.json and report.html atomically; returns their paths."""
     paths = [out / "scores.csv", out / "leaderboard.json", out / "report.html"]
     write_atomic(paths[0], scores_csv(rows))
     write_atomic(paths[1], json.dumps({**board, "settings": settings}, indent=2,
@@ -34,6 +35,7 @@ def write_outputs(out: Path, rows: Sequence[Row], board: dict[str, Any],
 
 
 def scores_csv(rows: Sequence[Row]) -> str:
+    """One CSV row per cell played."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -42,6 +44,7 @@ def scores_csv(rows: Sequence[Row]) -> str:
 
 
 def report_body(board: dict[str, Any], rows: Sequence[Row]) -> SuiteResult:
+    """The tournament's metrics, notes and plots, for the shared report page."""
     duels = {f"{d['competitor']} vs {d['opponent']}":
              f"{d['win_rate']} ({d['wins']} won, {d['losses']} lost, {d['ties']} tied; "
              f"sign test p = {d['p_value']}{', significant' if d['significant'] else ''})"
@@ -64,6 +67,8 @@ def report_body(board: dict[str, Any], rows: Sequence[Row]) -> SuiteResult:
 
 
 def advantage_plot(board: dict[str, Any]) -> Plot:
+    """Each competitor's mean advantage (share of its possible gain over no deal), with its
+    95% interval."""
     import matplotlib.pyplot as plt
 
     entries = [e for e in board["competitors"] if e["mean_advantage"] is not None]
@@ -80,6 +85,7 @@ def advantage_plot(board: dict[str, Any]) -> Plot:
 
 
 def win_rate_plot(board: dict[str, Any]) -> Plot:
+    """Who beats whom: the pairwise win rates as a grid."""
     import matplotlib.pyplot as plt
 
     names = [e["name"] for e in board["competitors"]]

@@ -46,6 +46,8 @@ COLUMNS = ("cell", "scenario", "rep", "seed", *(f"{k}_{s}" for s in (1, 2) for k
 
 @dataclass(frozen=True)
 class CellJob:
+    """One cell to play: the case and the two players in their seats."""
+
     cell: Cell
     case: Case
     players: tuple[Player, Player]  # in the scenario's party order, like ``cell.seats``
@@ -59,6 +61,7 @@ def play_cell(job: CellJob) -> tuple[dict[str, Any], str]:
 
 
 def seat_agents(case: Case, players: tuple[Player, Player]) -> dict[str, Agent]:
+    """Each seat's agent: a scripted strategy, or the LLM negotiator on the player's model."""
     terms = case.scenario.terms
     agents: dict[str, Agent] = {}
     for party, player in zip(terms.party_ids, players, strict=True):
@@ -75,6 +78,8 @@ def seat_agents(case: Case, players: tuple[Player, Player]) -> dict[str, Agent]:
 
 
 def row(job: CellJob, result: Result, head: str) -> dict[str, Any]:
+    """One cell's scores row: the players, their utilities and advantages, the terminal and the
+    lineage head."""
     space = job.case.scenario.space
     parties = job.case.scenario.terms.party_ids
     cell = job.cell

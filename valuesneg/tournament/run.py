@@ -32,6 +32,9 @@ from .stats import Row, leaderboard
 
 @dataclass(frozen=True)
 class Options:
+    """How a tournament is run: competitors, where it writes, the scenarios or corpus,
+    repetitions, rotation, self-play, seed and executor."""
+
     competitors: Path
     out: Path
     scenarios: Path | None = None
@@ -48,6 +51,9 @@ class Options:
 
 @dataclass(frozen=True)
 class Summary:
+    """What a tournament run did: cells played and reused, the files written, the
+    leaderboard."""
+
     cells: int
     reused: int  # cells found done in the folder and not played again
     paths: list[Path]
@@ -55,6 +61,7 @@ class Summary:
 
 
 def run_tournament(options: Options, say: Callable[[str], None] = print) -> Summary:
+    """Plan, play (skipping cells already done in the folder) and score a tournament."""
     started = time.perf_counter()
     competitors = load_competitors(options.competitors)
     cases, skipped = load_cases(options.scenarios, options.dataset, options.limit)
@@ -111,6 +118,7 @@ def claim(options: Options, competitors: Sequence[Competitor], scenarios: list[s
 
 
 def finished(out: Path, cells: Sequence[Cell]) -> dict[str, Row]:
+    """The cells a previous run of this folder completed (row and lineage both written)."""
     done = {}
     for cell in cells:
         path = out / "cells" / f"{cell.id}.json"
@@ -120,6 +128,8 @@ def finished(out: Path, cells: Sequence[Cell]) -> dict[str, Row]:
 
 
 def keep(out: Path, row: Row, lineage: str) -> None:
+    """Write one cell's lineage and row as soon as it is played, so a killed tournament
+    resumes."""
     write_atomic(out / "lineages" / f"{row['cell']}.jsonl", lineage)
     write_atomic(out / "cells" / f"{row['cell']}.json", json.dumps(row, sort_keys=True) + "\n")
 

@@ -48,6 +48,8 @@ class Competitor(BaseModel):
 
 
 class Competitors(BaseModel):
+    """A competitors file: at least two competitors."""
+
     model_config = ConfigDict(extra="forbid")
 
     competitors: list[Competitor] = Field(min_length=2)
@@ -105,6 +107,9 @@ def load_cases(scenarios: Path | None, dataset: Dataset | None, limit: int | Non
 
 @dataclass(frozen=True)
 class Cell:
+    """One negotiation of the tournament: a scenario, who sits in each seat, the repetition and
+    its seed."""
+
     id: str
     scenario: int  # index into the tournament's cases
     seats: tuple[str, str]  # the competitor in each role, in the scenario's party order

@@ -33,6 +33,7 @@ def seats(row: Row) -> list[tuple[str, float]]:
 
 def leaderboard(rows: Sequence[Row], competitors: Sequence[Competitor], seed: int
                 ) -> dict[str, Any]:
+    """The whole leaderboard: standings, pairwise duels and pairings."""
     names = [c.name for c in competitors]
     return {"competitors": standings(rows, competitors, seed),
             "pairwise": [duel(rows, a, b) for a, b in itertools.permutations(names, 2)],
@@ -45,6 +46,8 @@ def leaderboard(rows: Sequence[Row], competitors: Sequence[Competitor], seed: in
 
 def standings(rows: Sequence[Row], competitors: Sequence[Competitor], seed: int
               ) -> list[dict[str, Any]]:
+    """Each competitor's mean advantage (the share of its possible gain over no deal that it
+    got) over the seats it took, with a bootstrap 95% interval."""
     table = []
     for entrant in competitors:
         gains = [gain for row in rows for name, gain in seats(row) if name == entrant.name]
@@ -66,6 +69,7 @@ def _ranking(entry: dict[str, Any]) -> tuple[float, str]:
 
 
 def duel(rows: Sequence[Row], name: str, opponent: str) -> dict[str, Any]:
+    """How often ``name`` beat ``opponent`` where they met, with a sign test."""
     wins = losses = ties = 0
     for row in rows:
         by_name = dict(seats(row))
@@ -92,6 +96,8 @@ def sign_test(wins: int, losses: int) -> float:
 
 
 def pairing(rows: Sequence[Row], a: str, b: str) -> dict[str, Any]:
+    """How a pair of competitors did together: agreement rate, and distances to the Pareto
+    frontier and the Nash point."""
     mine = [row for row in rows if _pair(row) == _sorted(a, b)]
     return {"competitors": [a, b], "cells": len(mine),
             "agreement_rate": _round(statistics.fmean(float(r["agreed"]) for r in mine)),

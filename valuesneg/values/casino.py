@@ -197,6 +197,9 @@ class CasinoTurn(_Frozen):
 
 
 class CasinoDeal(_Frozen):
+    """The deal a CaSiNo dialogue ended with: who submitted and accepted it, and each party's
+    packages."""
+
     submitted_by: str
     accepted_by: str
     allocation: dict[str, dict[str, int]]  # party -> issue -> packages

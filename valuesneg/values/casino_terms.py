@@ -21,10 +21,13 @@ TIER = "tier:camper"
 
 
 def dimension_of(issue: str) -> str:
+    """The dimension id of a CaSiNo issue (``Food`` is ``dim:food``)."""
     return f"dim:{issue.lower()}"
 
 
 def casino_terms(dialogue: CasinoDialogue, *, round_cap: int = 10) -> Terms:
+    """The core terms of a CaSiNo dialogue: three issues of three packages, the campers'
+    priorities as weights, walking away as reservation."""
     dims = tuple(dimension_of(i) for i in ISSUES)
     pool = {d: ("pool:campsite",) for d in dims}
     parties = tuple(

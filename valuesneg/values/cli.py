@@ -98,6 +98,7 @@ def _print_warnings(warnings: list[GraphWarning]) -> None:
 
 
 def cmd_import_mai(args: argparse.Namespace) -> int:
+    """`valuesneg graph import-mai`: a Meaning Alignment Institute export as our moral graph."""
     try:
         graph = import_mai(args.file, apply_reference_filter=args.filter,
                            graph_id=args.graph_id, title=args.title)
@@ -116,6 +117,7 @@ def cmd_import_mai(args: argparse.Namespace) -> int:
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
+    """`valuesneg graph rank`: the values of a graph, ranked in a context."""
     try:
         graph = read_any_graph(args.graph)
         ranked = rank(graph, args.context, apply_reference_filter=args.filter,
@@ -139,6 +141,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """`valuesneg graph show`: a readable summary of a graph (and a PNG with ``--png``)."""
     try:
         graph = read_any_graph(args.graph)
         if args.context is not None:

@@ -84,6 +84,7 @@ def allocate_slugs(texts: Iterable[str], *, max_length: int = SLUG_MAX_LENGTH,
 
 
 def card_id(slug: str) -> str:
+    """A card id from its slug."""
     return f"{CARD_PREFIX}{slug}"
 
 
@@ -93,4 +94,5 @@ def policy_id(card: str, n: int) -> str:
 
 
 def context_id(slug: str) -> str:
+    """A context id from its slug."""
     return f"{CONTEXT_PREFIX}{slug}"

@@ -65,6 +65,8 @@ def attended_things(text: str) -> tuple[str, ...]:
 
 
 def title_is_position(title: str) -> bool:
+    """Whether a card's title reads as a position (a stance or an exclamation) rather than a
+    value."""
     lowered = title.strip().lower()
     words = set(re.findall(r"[a-z]+", lowered))
     return (bool(words & POSITION_WORDS) or lowered.endswith("!")
@@ -72,6 +74,8 @@ def title_is_position(title: str) -> bool:
 
 
 def lint_card(card: ValuesCard, where: str) -> list[GraphWarning]:
+    """Warnings about a card that reads like a slogan or a position instead of what its holder
+    attends to."""
     out: list[GraphWarning] = []
     if not any(attended_things(ap.text) for ap in card.attentional_policies):
         out.append(GraphWarning(

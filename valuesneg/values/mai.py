@@ -63,6 +63,7 @@ EDGE_FIELDS = ("sourceValueId", "wiserValueId", "contexts", "counts")
 
 
 def mai_card_id(value_id: int) -> str:
+    """Our card id for a MAI value id."""
     return card_id(f"mai-{value_id}")
 
 

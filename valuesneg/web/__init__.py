@@ -1,0 +1,1 @@
+"""`valuesneg serve`: a web interface for human parties and for browsing runs."""
