@@ -238,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     attest.add_argument("--key", required=True, help="the authority's Ed25519 private key (PEM)")
     attest.set_defaults(func=cmd_attest)
     _add_graph(sub)
+    _add_values(sub)
     _add_eval(sub)
     _add_tournament(sub)
     _add_population(sub)
@@ -267,6 +268,12 @@ def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     from valuesneg.values.cli import add_graph_commands
 
     add_graph_commands(sub)
+
+
+def _add_values(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from valuesneg.values.elicit_cli import add_values_commands
+
+    add_values_commands(sub)
 
 
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -144,6 +144,7 @@ def render_report(scenario: Scenario, records: Sequence[Header], turns: Sequence
         f"{_below_no_deal_warning(outcome)}"
         f'<section id="parties"><h2>Who wanted what</h2>{_parties_html(scenario, parties)}'
         f"</section>"
+        f"{_retrievals_html(scenario, titles)}"
         f'<section id="outcome"><h2>Outcome</h2>{_outcome_html(scenario, outcome, records)}'
         f"</section>"
         f'<section><h2>Concession</h2>{concession_svg(scenario, records)}</section>'
@@ -184,6 +185,22 @@ def _parties_html(scenario: Scenario, parties: Mapping[str, Mapping[str, Any]] |
                     f"<td>{needs}</td><td>{party.reservation:g}</td></tr>")
     return ("<table><tr><th>party</th><th>played by</th><th>worth of one unit</th>"
             "<th>needs</th><th>no-deal value</th></tr>" + "".join(rows) + "</table>")
+
+
+def _retrievals_html(scenario: Scenario, titles: Mapping[str, str]) -> str:
+    """Why a party holds retrieved cards: what was asked and each card's score (genesis)."""
+    if not scenario.terms.retrievals:
+        return ""
+    parts = []
+    for r in scenario.terms.retrievals:
+        rows = "".join(f"<tr><td>{escape(c.card)}</td><td>{escape(titles.get(c.card, ''))}"
+                       f"</td><td>{c.score:.4f}</td><td>{escape(c.matched or 'summary')}</td>"
+                       f"</tr>" for c in r.cards)
+        parts.append(f"<p>{escape(r.party)}: the {len(r.cards)} cards most relevant to "
+                     f"<q>{escape(r.query)}</q> ({escape(r.model)})</p><table><tr><th>card"
+                     f"</th><th>title</th><th>score</th><th>closest facet</th></tr>{rows}"
+                     f"</table>")
+    return f'<section id="retrieved"><h2>Retrieved cards</h2>{"".join(parts)}</section>'
 
 
 def _decisions_html(calls: Sequence[Mapping[str, Any]], rounds: Mapping[int, int],

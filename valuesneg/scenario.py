@@ -28,6 +28,7 @@ from valuesneg.core import (
     Party,
     Policy,
     Preemptible,
+    Retrieval,
     Terms,
     Vocabulary,
 )
@@ -115,14 +116,28 @@ class WaitSpec(_Strict):
     """Ed25519 signature (hex) over `{"authority", "wait": [waiter, waits_on]}`."""
 
 
+class RetrieveSpec(_Strict):
+    """Cards chosen by retrieval rather than listed: the `retrieve` cards of the graph most
+    relevant to the scenario's context and to the dimensions the party divides."""
+
+    retrieve: Annotated[int, Field(ge=1, le=64)]
+    """How many cards the party holds."""
+    from_: str = Field(alias="from")
+    """The moral graph to retrieve from, named as `moral_graph` is; it must be the
+    scenario's moral graph (the cards are cited through its vocabulary)."""
+
+
 class PartySpec(_Strict):
     """One party of a scenario: its cards, envelope, utilities, tiers, agent, and what it knows
     of other negotiations."""
 
     id: Id
     """The party id, as records name it."""
-    cards: tuple[Id, ...] = ()
-    """Values cards of the moral graph this party holds; citable by it alone until revealed."""
+    cards: tuple[Id, ...] | RetrieveSpec = ()
+    """Values cards of the moral graph this party holds, citable by it alone until revealed;
+    or `{retrieve: K, from: GRAPH}`: the K cards of the graph most relevant to the
+    negotiation, chosen by the card store (parties in file order; a card listed by any party,
+    or retrieved for an earlier one, is never retrieved again: a card has one holder)."""
     public_cards: tuple[Id, ...] = ()
     """Those of `cards` every party may cite from the start."""
     envelope: dict[Id, tuple[Id, ...]]
@@ -256,16 +271,19 @@ def load_scenario(path: str | Path, *, check_signatures: bool = True) -> Scenari
     if spec.context is not None and spec.context not in {c.id for c in graph.contexts}:
         raise UserError(_at(path, root, ["context"], f"{spec.context!r} is not a context of "
                             f"the moral graph {spec.moral_graph}"))
+    retrievals = _retrievals(path, root, spec, graph)
+    holdings = _holdings(spec, retrievals)
     try:
         terms = Terms(
             negotiation=spec.negotiation,
             dimensions=spec.dimensions,
-            parties=tuple(_party(p) for p in spec.parties),
+            parties=tuple(_party(p, holdings[p.id]) for p in spec.parties),
             policy=_policy(spec.policy, spec.parties),
-            vocabulary=_vocabulary(spec, graph),
+            vocabulary=_vocabulary(spec, graph, holdings),
             moral_graph=graph.content_hash,
             authorities=spec.authorities,
             waits=tuple(AttestedWait(**w.model_dump()) for w in spec.waits),
+            retrievals=retrievals,
         )
     except _FieldError as error:
         raise UserError(_at(path, root, error.loc, error.message)) from None
@@ -309,12 +327,53 @@ def _load_graph(path: Path, root: yaml.Node, name: str) -> MoralGraph:
         raise UserError(f"{path}: moral_graph {name}{where}: {error}") from None
 
 
-def _party(spec: PartySpec) -> Party:
+def _holdings(spec: ScenarioFile, retrievals: tuple[Retrieval, ...]) -> dict[str, tuple[str, ...]]:
+    retrieved = {r.party: tuple(c.card for c in r.cards) for r in retrievals}
+    return {p.id: retrieved[p.id] if isinstance(p.cards, RetrieveSpec) else p.cards
+            for p in spec.parties}
+
+
+def _retrievals(path: Path, root: yaml.Node, spec: ScenarioFile,
+                graph: MoralGraph) -> tuple[Retrieval, ...]:
+    """Each retrieving party's cards, in file order, never a card another party holds."""
+    asking = [(i, p) for i, p in enumerate(spec.parties) if isinstance(p.cards, RetrieveSpec)]
+    if not asking:
+        return ()
+    from valuesneg.retrieval import RetrievalError
+    from valuesneg.retrieval.select import party_query, retrieval_record, search
+
+    taken = {c for p in spec.parties if not isinstance(p.cards, RetrieveSpec) for c in p.cards}
+    situation = (graph.context(spec.context).title if spec.context is not None
+                 else spec.title)
+    out = []
+    for index, party in asking:
+        assert isinstance(party.cards, RetrieveSpec)
+        at = ["parties", str(index), "cards"]
+        if _load_graph(path, root, party.cards.from_).content_hash != graph.content_hash:
+            raise UserError(_at(path, root, [*at, "from"], f"{party.cards.from_!r} is not "
+                                f"the scenario's moral graph {spec.moral_graph!r}: cards are "
+                                "cited through that graph's vocabulary"))
+        query = party_query(situation, party.weights, party.envelope)
+        try:
+            found = search(graph, query, party.cards.retrieve, exclude=taken)
+        except RetrievalError as error:
+            raise UserError(_at(path, root, at, f"cannot retrieve cards: {error}")) from None
+        if len(found) < party.cards.retrieve:
+            raise UserError(_at(path, root, [*at, "retrieve"], f"asks for "
+                                f"{party.cards.retrieve} cards, but only {len(found)} of "
+                                f"the graph's {len(graph.cards)} are not held by another "
+                                "party"))
+        taken.update(c.card_id for c in found)
+        out.append(retrieval_record(party.id, query, found))
+    return tuple(out)
+
+
+def _party(spec: PartySpec, cards: tuple[str, ...]) -> Party:
     envelope = Envelope(scope=spec.envelope)
     sealed = None if spec.sealed_envelope is None else Envelope(scope=spec.sealed_envelope)
     return Party(id=spec.id, envelope=envelope, weights=spec.weights, needs=spec.needs,
                  contribution=spec.contribution, reservation=spec.reservation,
-                 cards=spec.cards, represents=spec.represents, sealed=sealed,
+                 cards=cards, represents=spec.represents, sealed=sealed,
                  attestation=_attestation(spec.attestation, envelope, sealed))
 
 
@@ -349,12 +408,13 @@ def _tiers(spec: PolicySpec, party: PartySpec, index: int) -> dict[str, str]:
     return dict.fromkeys(party.envelope, spec.tier_order[0])
 
 
-def _vocabulary(spec: ScenarioFile, graph: MoralGraph) -> Vocabulary:
+def _vocabulary(spec: ScenarioFile, graph: MoralGraph,
+                held: dict[str, tuple[str, ...]]) -> Vocabulary:
     known = {card.id: card for card in graph.cards}
     holders: dict[str, str] = {}
     holdings = []
     for p_index, party in enumerate(spec.parties):
-        for c_index, card_id in enumerate(party.cards):
+        for c_index, card_id in enumerate(held[party.id]):
             card = known.get(card_id)
             at = ["parties", str(p_index), "cards", str(c_index)]
             if card is None:

@@ -38,6 +38,7 @@ from .records import (
     TierBreak,
     parse_record,
 )
+from .retrieved import Retrieval, ScoredCard
 from .terms import Dimension, Envelope, Party, Terms
 from .vocabulary import Vocabulary, VocabularyEntry
 
@@ -83,8 +84,10 @@ __all__ = [
     "Refuse",
     "Request",
     "Reservation",
+    "Retrieval",
     "Revocation",
     "Role",
+    "ScoredCard",
     "State",
     "Terms",
     "TierBreak",

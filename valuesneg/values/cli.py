@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from .elicit_cli import add_edge_commands
 from .errors import GraphError
 from .io import dump_graph, parse_graph, read_json_file, write_bytes_atomic
 from .lint import GraphWarning, lint_graph
@@ -72,6 +73,7 @@ def add_graph_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
                    help="also draw the graph to OUT as PNG (needs matplotlib)")
     p.add_argument("--context", metavar="C", help="draw only this context's edges")
     p.set_defaults(func=cmd_show)
+    add_edge_commands(sub)
 
 
 def read_any_graph(path: str | Path) -> MoralGraph:
