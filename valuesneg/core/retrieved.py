@@ -20,6 +20,9 @@ SCORE_DECIMALS = 4
 
 
 class ScoredCard(BaseModel):
+    """One retrieved card: its cosine similarity to the party's query, and the facet that
+    matched best."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     card: Id

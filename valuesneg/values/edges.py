@@ -46,6 +46,7 @@ def pending_pairs(graph: MoralGraph, context: str) -> Iterator[tuple[ValuesCard,
 
 
 def counts_of(votes: list[str]) -> VoteCounts:
+    """MAI's vote counts for one story from the votes people cast on it."""
     tally = dict.fromkeys(VOTE_FIELDS.values(), 0)
     for vote in votes:
         tally[VOTE_FIELDS[vote]] += 1

@@ -97,6 +97,7 @@ def _question_problem(data: dict[str, Any]) -> str | None:
 
 
 def state_path(graph_path: Path) -> Path:
+    """Where an interview into ``graph_path`` is saved between steps."""
     return graph_path.with_name(graph_path.name + ".interview.json")
 
 
@@ -202,6 +203,7 @@ def open_graph(path: Path) -> MoralGraph | None:
 
 
 def new_graph(path: Path) -> MoralGraph:
+    """An empty moral graph for ``path``, named after the file."""
     return MoralGraph(format=GRAPH_FORMAT, id=f"graph:{slugify(path.stem, fallback='values')}",
                       title="Values cards elicited from people", cards=())
 
@@ -221,6 +223,8 @@ def with_context(graph: MoralGraph, key: str) -> tuple[MoralGraph, str]:
 
 def to_card(graph: MoralGraph, context: str, elicited: dict[str, Any],
             prompts: tuple[str, ...]) -> ValuesCard:
+    """The accepted draft as a card of ``graph`` in ``context``, with a fresh id and its
+    provenance (the answer, the model, the prompt versions)."""
     draft = elicited["card"]
     taken = {c.id.removeprefix("card:") for c in graph.cards}
     taken |= {p.removeprefix("ap:").rpartition(".")[0] for p in graph.policy_ids()}
@@ -256,6 +260,7 @@ def _as_list(value: object) -> list[Any]:
 
 
 def add_card(graph: MoralGraph, card: ValuesCard) -> MoralGraph:
+    """``graph`` with ``card`` added, validated again as a whole."""
     return MoralGraph.model_validate({**graph.model_dump(), "cards": [
         *(c.model_dump() for c in graph.cards), card.model_dump()]})
 

@@ -35,6 +35,7 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_values_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`valuesneg values elicit`."""
     values = subparsers.add_parser("values", help="make values cards from people's words")
     sub = values.add_subparsers(dest="values_command", metavar="SUBCOMMAND", required=True)
     p = sub.add_parser("elicit", help="interview a person and write their values card",
@@ -55,6 +56,7 @@ def add_values_commands(subparsers: argparse._SubParsersAction[argparse.Argument
 
 
 def add_edge_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`valuesneg graph elicit-edges` and `valuesneg graph search`."""
     p = sub.add_parser("elicit-edges", help="wiser-than edges from votes on stories",
                        description="For pairs of cards of a context the model writes a story "
                                    "of someone moving from one to the other; people vote "
@@ -98,6 +100,7 @@ def _interviewer(args: argparse.Namespace) -> Iterator[Interviewer]:
 
 
 def cmd_elicit(args: argparse.Namespace) -> int:
+    """`valuesneg values elicit`: one interview, resumable, into a graph file."""
     from valuesneg.agents.models import ModelError
     from valuesneg.orchestration.humans import NoAnswer
 
@@ -138,6 +141,7 @@ def _load(path: str) -> MoralGraph:
 
 
 def cmd_elicit_edges(args: argparse.Namespace) -> int:
+    """`valuesneg graph elicit-edges`: stories, votes, and the edges they make."""
     from valuesneg.agents.models import ModelError
     from valuesneg.orchestration.humans import NoAnswer
 
@@ -183,6 +187,7 @@ def _context(graph: MoralGraph, key: str | None) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    """`valuesneg graph search`: a graph's cards ranked against a query."""
     from valuesneg.retrieval import RetrievalError
     from valuesneg.retrieval.select import search
     from valuesneg.scenario import SHIPPED_GRAPHS

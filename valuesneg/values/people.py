@@ -96,6 +96,7 @@ def asking(answers: str, console: Console | None = None) -> Ask:
 
 
 def checked(answer: Callable[[dict[str, Any]], Any]) -> Ask:
+    """``answer`` asked again, with the reason, until what it gives is a valid answer."""
     def ask(prompt: dict[str, Any]) -> dict[str, Any]:
         feedback = None
         while True:
@@ -108,6 +109,8 @@ def checked(answer: Callable[[dict[str, Any]], Any]) -> Ask:
 
 @dataclass
 class TerminalPerson:
+    """A person answering the interview at the terminal."""
+
     console: Console = field(default_factory=Console)
 
     def __call__(self, prompt: dict[str, Any]) -> Any:
