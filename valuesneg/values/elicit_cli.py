@@ -74,7 +74,7 @@ def add_edge_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
                                    "store, exactly as scenarios with `cards: {retrieve: K}` "
                                    "do.")
     p.add_argument("graph", metavar="GRAPH", help="a valuesneg graph file or a shipped name")
-    p.add_argument("query", metavar="QUERY")
+    p.add_argument("query", metavar="QUERY", help="what to rank the cards against, in words")
     p.add_argument("-k", type=int, default=5, help="how many cards (default 5)")
     p.add_argument("--json", action="store_true", help="print a JSON list, best first")
     p.set_defaults(func=cmd_search)
