@@ -3,6 +3,7 @@ records and lineage lines go through it, so text no hash covers cannot ride alon
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -10,11 +11,11 @@ from builders import make_terms
 
 from valuesneg.agents.scripted import ConcessionAgent
 from valuesneg.core import Code, LineageError, ProtocolViolation, parse_record, verify_lines
-from valuesneg.core.strict_json import MAX_DEPTH, JsonInputError, loads
+from valuesneg.core.canonical import canonical_json
+from valuesneg.core.strict_json import MAX_DEPTH, JsonInputError, loads, loads_canonical
 from valuesneg.orchestration.driver import Driver
 
-
-@pytest.mark.parametrize(("text", "message"), [
+REFUSED = [
     (b'{"a": 1, "a": 2}', "key 'a' appears twice in one object"),
     (b'[{"x": {"b": 1, "b": 1}}]', "key 'b' appears twice"),
     (b'{"a": NaN}', "NaN is not a JSON number"),
@@ -28,12 +29,46 @@ from valuesneg.orchestration.driver import Driver
     (b'\xef\xbb\xbf{"a": 1}', "byte-order mark (BOM)"),
     (b'{"a": "\xff"}', "not UTF-8 text (byte 0xff at offset 7)"),
     (b'{"a": 1', "line 1 column 8: not valid JSON: Expecting ',' delimiter"),
-])
+]
+
+
+@pytest.mark.parametrize(("text", "message"), REFUSED)
 def test_refused_with_what_was_found(text: bytes, message: str) -> None:
     with pytest.raises(JsonInputError) as caught:
         loads(text)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    *REFUSED,
+    (b'{"a":1,"a":1}', "appears twice"),  # canonical-looking apart from the repeat
+    (b'{"n":' + b"9" * 33 + b"}", "an integer of 33 digits"),
+])
+def test_the_canonical_parse_lets_through_only_what_its_check_then_refuses(
+        text: bytes, message: str) -> None:
+    """``loads_canonical`` skips the repeated-key and number hooks: whatever strict parsing
+    refuses, it refuses too, or parses to a value whose canonical text is not the input (so
+    a lineage line carrying it fails the canonical check, and is then parsed strictly)."""
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError:
+        return  # bytes are decoded by ``decode_utf8`` before either parser sees them
+    with pytest.raises(JsonInputError) as strict:
+        loads(decoded)
+    assert message in str(strict.value) or "byte-order mark" in message
+    try:
+        value = loads_canonical(decoded)
+    except (JsonInputError, RecursionError):
+        return
+    with contextlib.suppress(ValueError):  # a number that overflowed does not serialise
+        assert canonical_json(value) != decoded
+
+
+def test_both_parsers_give_the_same_value_on_strict_json() -> None:
+    for text in ('{"a":[1,-2.5,true,null,"\\ud83d\\ude00",{"b":"é"}],"n":12345678901234567890}',
+                 '{"d":"' + "1" * 40 + '"}', '[{"x":{"y":[[],{}]}}]'):
+        assert loads_canonical(text) == loads(text)
 
 
 def test_what_json_means_is_accepted_unchanged() -> None:

@@ -66,39 +66,36 @@ class LineageError(Exception):
         super().__init__(f"line {line}: {reason}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
-    """One line of a lineage: its seq, the previous entry's hash, its own hash over the body
-    (the genesis or a record), and its signature when signed."""
+    """One lineage entry, kept as the canonical JSON its hash was taken over: the line is
+    that text with the hash (and signature) spliced in, so a held lineage keeps one copy of
+    each record's wire form (the ledger's validated records are the other)."""
 
     seq: int
     prev: str
     hash: str
-    body: dict[str, Any]  # {"genesis": ...} or {"record": ...}
-    # The canonical JSON the hash was taken over, when the ledger built this entry itself:
-    # ``line()`` then splices the hash in instead of serialising the entry again.
-    hashed: str | None = field(default=None, compare=False, repr=False)
+    hashed: str = field(compare=False, repr=False)  # {"genesis"|"record": ..., "prev", "seq"}
     sig: str | None = None  # hex Ed25519 signature over ``signed_bytes(hash)``
 
+    @property
+    def is_record(self) -> bool:
+        return not self.hashed.startswith('{"genesis":')
+
     def line(self) -> str:
-        if self.hashed is not None and "record" in self.body:
+        signed = "" if self.sig is None else f',"sig":"{self.sig}"'
+        if self.is_record:
             # Keys sort as hash < prev < record < seq < sig, so the line is the hashed text
             # with the hash as its first member and the signature as its last.
-            return _record_line(self.hash, self.hashed, self.sig)
-        signed = {} if self.sig is None else {"sig": self.sig}
-        return canonical_json(
-            {"seq": self.seq, "prev": self.prev, "hash": self.hash, **self.body, **signed})
+            return f'{{"hash":"{self.hash}",{self.hashed[1:-1]}{signed}}}'
+        # genesis < hash < prev < seq < sig: the hash goes in before the wrapper's prev.
+        cut = self.hashed.rindex(',"prev":"')
+        return f'{self.hashed[:cut]},"hash":"{self.hash}"{self.hashed[cut:-1]}{signed}}}'
 
     @property
     def record_text(self) -> str:
         """The canonical JSON of this record entry's record, cut from the hashed text."""
-        assert self.hashed is not None
         return self.hashed[len(f'{{"prev":"{self.prev}","record":'):self.hashed.rindex(',"seq":')]
-
-
-def _record_line(entry_hash: str, hashed: str, sig: str | None) -> str:
-    signed = "" if sig is None else f',"sig":"{sig}"'
-    return f'{{"hash":"{entry_hash}",{hashed[1:-1]}{signed}}}'
 
 
 def entry_hash(seq: int, prev: str, body: dict[str, Any]) -> str:
@@ -108,7 +105,8 @@ def entry_hash(seq: int, prev: str, body: dict[str, Any]) -> str:
 
 def make_entry(seq: int, prev: str, body: dict[str, Any]) -> Entry:
     """An unsigned entry for ``body`` at ``seq`` after ``prev``."""
-    return Entry(seq, prev, entry_hash(seq, prev, body), body)
+    hashed = canonical_json({"seq": seq, "prev": prev, **body})
+    return Entry(seq, prev, sha256_hex(hashed), hashed)
 
 
 def _record_entry(seq: int, prev: str, dumped: dict[str, Any]) -> Entry:
@@ -116,7 +114,7 @@ def _record_entry(seq: int, prev: str, dumped: dict[str, Any]) -> Entry:
     plain int and ``prev`` a hex digest, so the canonical object can be written member by
     member in sorted key order (prev, record, seq) around the record's canonical JSON."""
     hashed = f'{{"prev":"{prev}","record":{canonical_json(dumped)},"seq":{seq:d}}}'
-    return Entry(seq, prev, sha256_hex(hashed), {"record": dumped}, hashed)
+    return Entry(seq, prev, sha256_hex(hashed), hashed)
 
 
 def genesis_body(terms: Terms, keys: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -141,7 +139,7 @@ def signers(terms: Terms) -> tuple[str, ...]:
 def _genesis_entry(terms: Terms, keys: Mapping[str, str] | None) -> Entry:
     """``make_entry(0, GENESIS_PREV, genesis_body(terms, keys))``, serialising the terms once:
     the terms' canonical JSON is both what ``bound["terms"]`` hashes and part of the entry."""
-    dumped, terms_json = terms.canonical
+    terms_json = terms.canonical
     bound = terms.hashes_given(sha256_hex(terms_json))
     signed = "" if keys is None else f'"keys":{canonical_json(dict(keys))},'
     # Sorted keys: genesis{bound, format, keys, terms}, prev, seq.
@@ -149,9 +147,7 @@ def _genesis_entry(terms: Terms, keys: Mapping[str, str] | None) -> Entry:
         f'{{"genesis":{{"bound":{canonical_json(bound)},"format":{canonical_json(FORMAT)},'
         f'{signed}"terms":{terms_json}}},"prev":"{GENESIS_PREV}","seq":0}}'
     )
-    body = {"genesis": {"format": FORMAT, "terms": dumped, "bound": bound,
-                        **({} if keys is None else {"keys": dict(keys)})}}
-    return Entry(0, GENESIS_PREV, sha256_hex(hashed), body, hashed)
+    return Entry(0, GENESIS_PREV, sha256_hex(hashed), hashed)
 
 
 class Ledger:
@@ -187,7 +183,7 @@ class Ledger:
     def _signed(self, entry: Entry, signer: str) -> Entry:
         if self.sign is None:
             return entry
-        return Entry(entry.seq, entry.prev, entry.hash, entry.body, entry.hashed,
+        return Entry(entry.seq, entry.prev, entry.hash, entry.hashed,
                      self.sign(signer, signed_bytes(entry.hash)))
 
     @property
@@ -286,41 +282,55 @@ _WRAPPERS = ({"seq", "prev", "hash", "genesis"}, {"seq", "prev", "hash", "record
 def _chained_entries(lines: Iterable[str]) -> Iterator[tuple[dict[str, Any], Entry]]:
     prev, signed = GENESIS_PREV, False
     for number, text in enumerate(lines, start=1):
-        raw = _wrapper(number, text)
-        if number == 1:
-            genesis = raw.get("genesis")
-            signed = isinstance(genesis, dict) and "keys" in genesis
-        sig = _signature(number, raw, signed)
-        if raw["seq"] != number - 1:
-            raise LineageError(
-                number,
-                f"seq {raw['seq']!r} out of order (dropped, inserted or reordered entry)",
-                "order",
-            )
-        if raw["prev"] != prev:
-            raise LineageError(number, "prev does not match the hash of the line before", "chain")
-        body = {k: v for k, v in raw.items() if k in ("genesis", "record")}
         try:
-            hashed = canonical_json({"seq": raw["seq"], "prev": prev, **body})
-        except ValueError:
-            raise LineageError(number, "holds a number JSON cannot represent (NaN or "
-                               "Infinity)", "malformed") from None
-        if raw["hash"] != sha256_hex(hashed):
-            raise LineageError(number, "hash does not match the entry's content (edited)", "hash")
-        entry = Entry(raw["seq"], prev, raw["hash"], body, hashed, sig)
-        if entry.line() != text:
-            raise LineageError(number, "entry is not in canonical form (re-serialised, its "
-                               "bytes differ)", "canonical")
+            raw, entry, signed = _chained_entry(number, text, prev, signed)
+        except LineageError:
+            # Parsed for a canonical line (``loads_canonical``): what strict parsing refuses
+            # (a repeated key, an overflowing number) is named as such, not by a later check.
+            _wrapper(number, text, strict_json.loads)
+            raise
         prev = raw["hash"]
         yield raw, entry
 
 
-def _wrapper(number: int, text: str) -> dict[str, Any]:
+def _chained_entry(number: int, text: str, prev: str,
+                   signed: bool) -> tuple[dict[str, Any], Entry, bool]:
+    """Line ``number``'s entry, checked against the hash before it; ``signed``: whether the
+    lineage is signed (its genesis, line 1, says so)."""
+    raw = _wrapper(number, text, strict_json.loads_canonical)
+    if number == 1:
+        genesis = raw.get("genesis")
+        signed = isinstance(genesis, dict) and "keys" in genesis
+    sig = _signature(number, raw, signed)
+    if raw["seq"] != number - 1:
+        raise LineageError(
+            number,
+            f"seq {raw['seq']!r} out of order (dropped, inserted or reordered entry)",
+            "order",
+        )
+    if raw["prev"] != prev:
+        raise LineageError(number, "prev does not match the hash of the line before", "chain")
+    body = {k: v for k, v in raw.items() if k in ("genesis", "record")}
+    try:
+        hashed = canonical_json({"seq": raw["seq"], "prev": prev, **body})
+    except ValueError:
+        raise LineageError(number, "holds a number JSON cannot represent (NaN or "
+                           "Infinity)", "malformed") from None
+    if raw["hash"] != sha256_hex(hashed):
+        raise LineageError(number, "hash does not match the entry's content (edited)", "hash")
+    entry = Entry(raw["seq"], prev, raw["hash"], hashed, sig)
+    if entry.line() != text:
+        raise LineageError(number, "entry is not in canonical form (re-serialised, its "
+                           "bytes differ)", "canonical")
+    return raw, entry, signed
+
+
+def _wrapper(number: int, text: str, parse: Callable[[str], Any]) -> dict[str, Any]:
     """The entry's JSON object, with exactly the wrapper members, of exactly their types."""
     if not text.strip():
         raise LineageError(number, "blank line inside the lineage")
     try:
-        raw = strict_json.loads(text)
+        raw = parse(text)
     except strict_json.JsonInputError as error:
         raise LineageError(number, str(error), "malformed") from None
     if not isinstance(raw, dict) or set(raw) - {"sig"} not in _WRAPPERS:
@@ -362,7 +372,7 @@ def _genesis_terms(first: tuple[dict[str, Any], Entry]) -> tuple[Terms, dict[str
         raise LineageError(
             1, f"genesis terms invalid at {where}: {error.errors()[0]['msg']}", "genesis"
         ) from None
-    if canonical_json(genesis["terms"]) != terms.canonical[1]:
+    if canonical_json(genesis["terms"]) != terms.canonical:
         raise LineageError(1, "genesis terms are not in canonical form (re-serialised they "
                            "differ: a value of another type, or a default left out)", "canonical")
     if genesis.get("bound") != terms.hashes():
@@ -430,7 +440,7 @@ def _match(
         # Compared as canonical text: a dict comparison would take 1.0 for 1.
         expected = canonical_json(record.model_dump(mode="json"))
         entry = entries[position + offset][1]
-        if "record" not in entry.body or entry.record_text != expected:
+        if not entry.is_record or entry.record_text != expected:
             raise LineageError(
                 line,
                 f"entry differs from the {record.kind!r} the core produces at this point",

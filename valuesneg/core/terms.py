@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from .cache import TermsCache
-from .canonical import canonical_json, content_hash
+from .canonical import canonical_json, content_hash, sha256_hex
 from .confidentiality import Attestation, AttestedWait, PublicKey, hidden_contested_scope
 from .derived import DerivedCache
 from .division import MAX_SPACE
@@ -253,12 +253,12 @@ class Terms(DerivedCache):
         raise KeyError(dimension_id)
 
     @cached_property
-    def canonical(self) -> tuple[dict[str, Any], str]:
-        """The terms' JSON dump and its canonical JSON text, computed once per terms object
-        (they are frozen; ``model_copy`` drops this cache). Read-only: shared by every
-        genesis entry written for these terms."""
-        dumped = self.model_dump(mode="json")
-        return dumped, canonical_json(dumped)
+    def canonical(self) -> str:
+        """The terms' canonical JSON text, computed once per terms object (they are frozen;
+        ``model_copy`` drops this cache): shared by every genesis entry written for these
+        terms. The dump it is made from is not kept (it was the largest object a held
+        negotiation kept alive)."""
+        return canonical_json(self.model_dump(mode="json"))
 
     @cached_property
     def cache(self) -> TermsCache:
@@ -270,7 +270,7 @@ class Terms(DerivedCache):
 
     def hashes(self) -> dict[str, str | None]:
         """What the genesis entry binds: every input the outcome depends on."""
-        return self.hashes_given(content_hash(self))
+        return self.hashes_given(sha256_hex(self.canonical))  # content_hash(self), cached
 
     def hashes_given(self, terms_hash: str) -> dict[str, str | None]:
         """``hashes()`` given the terms' own content hash, for a caller that already holds
