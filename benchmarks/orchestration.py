@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.checkpoint.sqlite import SqliteSaver
 
 from valuesneg.agents.factory import scripted_agents
 from valuesneg.orchestration.driver import Driver
 from valuesneg.orchestration.graph import drive
+from valuesneg.orchestration.run import sqlite_saver
 from valuesneg.scenario import Scenario, load_scenario
 
 SCENARIO = Path(__file__).resolve().parents[1] / "moral_graphs" / "scenarios" / \
@@ -49,7 +49,7 @@ def _direct(driver: Driver) -> None:
 
 def _on_sqlite(driver: Driver) -> None:
     with tempfile.TemporaryDirectory() as tmp, \
-            SqliteSaver.from_conn_string(str(Path(tmp) / "checkpoint.sqlite")) as saver:
+            sqlite_saver(Path(tmp) / "checkpoint.sqlite") as saver:
         drive(driver, saver)
 
 

@@ -169,11 +169,24 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
 
 @contextmanager
+def sqlite_saver(path: Path) -> Iterator[SqliteSaver]:
+    """A SQLite checkpoint saver in WAL mode with ``synchronous=NORMAL``: a commit reaches the
+    write-ahead log without an fsync of its own. That keeps every checkpoint through a SIGKILL
+    (the kernel holds what the process wrote), which is the promise runs make; only a power
+    loss could drop the last ones, and resume rebuilds the core from the lineage anyway. The
+    fsync per checkpoint was most of the SQLite cost per turn (benchmarks/README.md)."""
+    with SqliteSaver.from_conn_string(str(path)) as saver:
+        saver.setup()
+        saver.conn.execute("PRAGMA synchronous=NORMAL")
+        yield saver
+
+
+@contextmanager
 def checkpointer(url: str | None, path: Path) -> Iterator[BaseCheckpointSaver[Any]]:
     """The checkpoint saver for a run: SQLite at ``path``, or PostgreSQL at ``url``, with a
     clear error when it cannot be reached."""
     if url is None:
-        with SqliteSaver.from_conn_string(str(path)) as saver:
+        with sqlite_saver(path) as saver:
             yield saver
         return
     try:
