@@ -185,3 +185,17 @@ def test_each_generation_syncs_its_own_files_not_the_machine(
     assert len(lineages) == len(set(lineages)) == 9
     assert all(Path(p).resolve() in {e.resolve() for e in expected}
                or Path(p).name.startswith(".") for p in synced)
+
+
+def test_the_run_leaves_the_collector_as_it_found_it(write_config: WriteConfig,
+                                                     tmp_path: Path) -> None:
+    """The run freezes its long-lived heap and pauses collection while reading CaSiNo; both
+    are undone when it ends, so the caller's objects are collectable again."""
+    import gc
+
+    from valuesneg.population.world import casino_profiles
+
+    casino_profiles.cache_clear()  # so this run reads the corpus, paused
+    frozen = gc.get_freeze_count()
+    _run(write_config(), tmp_path / "out")
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

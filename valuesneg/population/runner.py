@@ -19,6 +19,7 @@ the finished folder is byte-identical to an uninterrupted run's.
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -94,6 +95,7 @@ def _run(config: PopulationConfig, out: Path, executor_spec: str,
     llm = config.strategies.get(LLM, 0) > 0
     with ExitStack() as stack:
         stack.enter_context(_only_writer(out))
+        stack.enter_context(_heap_frozen())
         if llm:
             run.model = _model(stack, config, out)
         journals = {name: _journal(stack, out / name) for name in FILES}
@@ -135,6 +137,19 @@ def _only_writer(out: Path) -> Iterator[None]:
         except BlockingIOError:
             raise UserError(f"{out}: another process is running this population") from None
         yield
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """What is alive once the run is set up (modules, the moral graph, the members) lives as
+    long as the run: kept out of the collector's reach, so its full collections walk only what
+    the run makes since (they took ~10% of an encounter's time re-walking it all). Released
+    when the run ends, so the caller's objects are collectable again."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _journal(stack: ExitStack, path: Path) -> Journal:
