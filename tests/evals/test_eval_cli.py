@@ -99,3 +99,17 @@ def test_a_model_error_during_a_suite_is_the_users_to_fix(tmp_path: Path) -> Non
     with pytest.raises(UserError, match="cannot reach"), chat_model(config):
         raise EndpointUnreachable("cannot reach http://127.0.0.1:9/v1/models",
                                   url="http://127.0.0.1:9/v1", attempts=4)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["eval", "winwin", "--limit", "0"], "--limit: '0' must be at least 1"),
+    (["eval", "winwin", "--concurrency", "four"], "--concurrency: 'four' is not a whole number"),
+    (["population", "run", "x.yaml", "--seed", "-1"], "--seed: '-1' must be at least 0"),
+    (["tournament", "--reps", "0"], "--reps: '0' must be at least 1"),
+])
+def test_a_count_out_of_range_is_named_by_argparse(argv: list[str], message: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err

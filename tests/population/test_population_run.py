@@ -154,3 +154,48 @@ def test_odd_population_several_meetings_and_the_replicator(
     assert run_cli("population", "verify", str(out)) == 0
     events = [json.loads(x) for x in read_lines(out / "events.jsonl")]
     assert all(e["rule"] == "replicator" for e in events if e["event"] == "switch")
+
+
+def test_each_generation_syncs_its_own_files_not_the_machine(
+        write_config: WriteConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every lineage and journal, and the folders naming them, are fsynced; ``os.sync``
+    (every file system of the machine) is never called."""
+    import os
+
+    synced: list[str] = []
+    fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    def refused() -> None:
+        raise AssertionError("os.sync flushes the whole machine")
+
+    monkeypatch.setattr(os, "fsync", recording)
+    monkeypatch.setattr(os, "sync", refused)
+    out = tmp_path / "out"
+    _run(write_config(), out)
+    journals = {out / n for n in ("population.jsonl", "credibility.jsonl", "events.jsonl",
+                                  "generations.csv")}
+    expected = {*(out / "lineages").iterdir(), *journals, out, out / "lineages"}
+    assert {Path(p) for p in synced} >= {p.resolve() for p in expected}
+    # Each generation syncs its lineages once; only write_atomic's temporary files besides.
+    lineages = [p for p in synced if Path(p).parent == (out / "lineages").resolve()]
+    assert len(lineages) == len(set(lineages)) == 9
+    assert all(Path(p).resolve() in {e.resolve() for e in expected}
+               or Path(p).name.startswith(".") for p in synced)
+
+
+def test_the_run_leaves_the_collector_as_it_found_it(write_config: WriteConfig,
+                                                     tmp_path: Path) -> None:
+    """The run freezes its long-lived heap and pauses collection while reading CaSiNo; both
+    are undone when it ends, so the caller's objects are collectable again."""
+    import gc
+
+    from valuesneg.population.world import casino_profiles
+
+    casino_profiles.cache_clear()  # so this run reads the corpus, paused
+    frozen = gc.get_freeze_count()
+    _run(write_config(), tmp_path / "out")
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import get_args
 
@@ -41,12 +42,12 @@ def add_eval_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("--out", help="output folder (default runs/eval-SUITE-TIMESTAMP)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the model and the bootstrap resampling (default 0)")
-    parser.add_argument("--limit", type=_positive, metavar="N",
+    parser.add_argument("--limit", type=whole_number(1), metavar="N",
                         help="run at most N negotiations (margin: N runs per level), "
                              "for a quick look")
     parser.add_argument("--axis", action="append", dest="axes", metavar="AXIS",
                         help="margin only: sweep only this axis (repeatable)")
-    parser.add_argument("--concurrency", type=_positive, default=4,
+    parser.add_argument("--concurrency", type=whole_number(1), default=4,
                         help="negotiations in flight at once against one model endpoint")
     parser.add_argument("--model", help="the model name for --backend openai (default "
                                          "gpt-4o-mini)")
@@ -132,11 +133,16 @@ def fresh_dir(parent: Path, stem: str) -> Path:
     return candidate
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number no less than ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {minimum}")
+        return value
+
+    return parse

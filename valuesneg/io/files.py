@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,33 @@ def write_atomic(path: Path, text: str) -> None:
         if isinstance(error, OSError):
             raise UserError(f"{path}: cannot write ({error})") from None
         raise
+
+
+# ext4 commits fsyncs that wait at once together: 500 lineages took 130-160 ms one after
+# another here and 35-50 ms eight at a time (more threads gained nothing).
+_SYNC_THREADS = 8
+
+
+def sync_files(paths: Iterable[Path]) -> None:
+    """Put files written without waiting for the disk onto it, and their folders' entries for
+    them (a file renamed into place is only durable once its folder is): only these, where
+    ``os.sync`` would flush every file system of the machine, other processes' files too."""
+    files = list(paths)
+    with ThreadPoolExecutor(max_workers=_SYNC_THREADS) as pool:
+        list(pool.map(_fsync, files))
+    for folder in sorted({path.parent for path in files}):
+        _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise UserError(f"{path}: cannot sync to disk ({error})") from None
 
 
 class LineageWriter:

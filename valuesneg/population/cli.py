@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from valuesneg.evals.cli import _positive, fresh_dir
+from valuesneg.evals.cli import fresh_dir, whole_number
 from valuesneg.io.faults import no_faults
 from valuesneg.orchestration.executors import add_executor_argument, parse_executor
 
@@ -20,9 +20,9 @@ def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
     run = commands.add_parser("run", help="run a population experiment")
     run.add_argument("config", help="the experiment's config (YAML or JSON; see "
                                     "`valuesneg population schema`)")
-    run.add_argument("--generations", type=_positive, metavar="G",
+    run.add_argument("--generations", type=whole_number(1), metavar="G",
                      help="override the config's generations")
-    run.add_argument("--seed", type=_non_negative, metavar="N", help="override its seed")
+    run.add_argument("--seed", type=whole_number(0), metavar="N", help="override its seed")
     run.add_argument("--arm", help="with an experiment file: the arm to run")
     run.add_argument("--out", help="output folder (default runs/population-NAME-TIMESTAMP)")
     _add_common(run)
@@ -37,7 +37,8 @@ def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
     experiment = commands.add_parser(
         "experiment", help="an experiment's arms over many seeds, with 95%% CIs")
     experiment.add_argument("file", help="an experiment (e.g. evals/population/*.yaml)")
-    experiment.add_argument("--seeds", type=_positive, default=10, help="seeds 0..N-1 per arm")
+    experiment.add_argument("--seeds", type=whole_number(1), default=10,
+                            help="seeds 0..N-1 per arm")
     experiment.add_argument("--out", help="output folder (default runs/experiment-NAME)")
     _add_common(experiment)
     experiment.set_defaults(func=cmd_experiment)
@@ -47,7 +48,7 @@ def add_population_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     add_executor_argument(parser)
-    parser.add_argument("--concurrency", type=_positive, default=4, metavar="N",
+    parser.add_argument("--concurrency", type=whole_number(1), default=4, metavar="N",
                         help="with llm members: encounters in flight at once against the "
                              "model endpoint (default 4; scripted encounters run one by one)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -136,16 +137,6 @@ def _done(out: Path, metrics: dict[str, object], seconds: float) -> None:
           f"generations in {seconds:.1f}s; last generation: agreement "
           f"{last['agreement_rate']}, mean payoff {last['mean_payoff']}; "
           f"report {out / 'report.html'}")
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text!r}")
-    return value
 
 
 __all__ = ["add_population_command"]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from valuesneg.agents.scripted import STRATEGIES
 from valuesneg.io.files import UserError
+from valuesneg.scenario_terms import SHIPPED_GRAPHS
 
 # Misreporting strategies (valuesneg.agents.adversarial), each over the honest "values" play.
 MISREPORTS = ("inflate", "hide")
@@ -25,7 +26,6 @@ LLM = "llm"  # the LLM negotiator, speaking through the config's ``llm`` model
 STRATEGY_NAMES = (*sorted(STRATEGIES), *MISREPORTS, LLM)
 Signal = Literal["flags", "prediction", "grants"]
 SIGNALS: tuple[Signal, ...] = ("flags", "prediction", "grants")
-SHIPPED_GRAPHS = Path(__file__).resolve().parents[1] / "moral_graphs"
 SHIPPED_CASINO = Path(__file__).resolve().parents[1] / "corpora" / "data" / "casino_train.json"
 
 

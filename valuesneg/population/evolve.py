@@ -89,12 +89,16 @@ def _imitate(members: Sequence[Member], earned: Mapping[str, float],
     random and copies its strategy if it earned strictly more (both must have played)."""
     by_id = {m.id: m for m in members}
     players = sorted(earned)
+    place = {p: n for n, p in enumerate(players)}
     chosen = {m.id: (m.strategy, "") for m in members}
     for m in members:
         draw = rng(config.seed, "imitate", generation, m.id)
         if m.id not in earned or draw.random() >= config.dynamics.rate or len(players) < 2:
             continue
-        model = draw.choice([p for p in players if p != m.id])
+        # The draw ``choice`` makes from the players but m, without building that list (one
+        # per agent made a generation quadratic in the population's size).
+        pick = draw.randrange(len(players) - 1)
+        model = players[pick + (pick >= place[m.id])]
         if earned[model] > earned[m.id]:
             chosen[m.id] = (by_id[model].strategy,
                             f"{model} earned {earned[model]:.6g} > {earned[m.id]:.6g}")

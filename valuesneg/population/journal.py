@@ -1,6 +1,7 @@
 """Append-only files that survive a SIGKILL: every line is handed to the kernel (flushed)
-before the run moves on, so a kill of the process loses none of it; ``sync`` puts them on
-disk, once per generation, since an fsync per line cost more than the encounter itself.
+before the run moves on, so a kill of the process loses none of it; the run puts them on
+disk once per generation (``io.files.sync_files``), since an fsync per line cost more than
+the encounter itself.
 A run resumed from such a file re-derives each line it already holds and checks it is the
 very same, so nothing is lost, duplicated or silently changed."""
 
@@ -37,9 +38,6 @@ class Journal:
             self._handle.flush()
         self.position += 1
 
-    def sync(self) -> None:
-        os.fsync(self._handle.fileno())
-
     def close(self) -> None:
         self._handle.close()
 
@@ -62,8 +60,9 @@ def _complete_lines(path: Path) -> list[str]:
 
 def write_whole(path: Path, text: str) -> None:
     """Write a file whole or not at all (a temporary file renamed over it), without waiting
-    for the disk: a SIGKILL cannot lose what the kernel already holds, and the run syncs at
-    each generation's end (``io.files.write_atomic`` fsyncs every file, 1-20 ms each here)."""
+    for the disk: a SIGKILL cannot lose what the kernel already holds, and the run syncs the
+    generation's files together at its end (``io.files.write_atomic`` fsyncs every file,
+    1-20 ms each here)."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")

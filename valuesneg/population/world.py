@@ -8,9 +8,11 @@ chosen, so a run resumed half-way draws exactly what the uninterrupted run drew.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -85,6 +87,11 @@ def check_world(config: PopulationConfig, path: str) -> None:
 @cache
 def casino_profiles(path: str) -> tuple[tuple[str, Weights], ...]:
     """Every CaSiNo participant's priorities (points per package), in file order."""
+    with _collector_paused():
+        return _profiles(path)
+
+
+def _profiles(path: str) -> tuple[tuple[str, Weights], ...]:
     try:
         dialogues = load_casino(shipped_file(path))
     except DataError as error:
@@ -92,6 +99,20 @@ def casino_profiles(path: str) -> tuple[tuple[str, Weights], ...]:
     return tuple((f"casino {d.dialogue_id}/{p.id}",
                   tuple(sorted((dimension_of(i), float(p.weights[i])) for i in ISSUES)))
                  for d in dialogues for p in d.parties)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Reading the corpus builds a tree of a few million objects that only grows while it is
+    read, so each collection meanwhile walked all of it for nothing (~0.7 s of the read); it
+    is freed by reference counting when ``_profiles`` returns, before collecting resumes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def founders(config: PopulationConfig) -> tuple[Member, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from valuesneg.evals.cli import _positive, fresh_dir, parse_dataset
+from valuesneg.evals.cli import fresh_dir, parse_dataset, whole_number
 from valuesneg.orchestration.executors import add_executor_argument, parse_executor
 
 
@@ -22,9 +22,9 @@ def add_tournament_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
     where.add_argument("--dataset", metavar="KIND:PATH",
                        help="a public corpus (casino, dond, genius), one scenario per entry; "
                             "a bare 'casino' is the CaSiNo split that ships with valuesneg")
-    parser.add_argument("--limit", type=_positive, metavar="N",
+    parser.add_argument("--limit", type=whole_number(1), metavar="N",
                         help="play on the first N scenarios only")
-    parser.add_argument("--reps", type=_positive, default=1, metavar="R",
+    parser.add_argument("--reps", type=whole_number(1), default=1, metavar="R",
                         help="play each pairing R times, with seeds SEED..SEED+R-1")
     parser.add_argument("--rotate", action="store_true",
                         help="seat every pair both ways round (every competitor in every role)")
@@ -34,7 +34,7 @@ def add_tournament_command(sub: argparse._SubParsersAction[argparse.ArgumentPars
                         help="the first seed: rep r plays with seed SEED + r (default 0)")
     parser.add_argument("--out", help="output folder (default runs/tournament-TIMESTAMP); "
                                       "run again with the same --out to resume")
-    parser.add_argument("--concurrency", type=_positive, default=4,
+    parser.add_argument("--concurrency", type=whole_number(1), default=4,
                         help="cells in flight at once against model endpoints")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_executor_argument(parser)

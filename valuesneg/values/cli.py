@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from .elicit_cli import add_edge_commands
+from .elicit_cli import add_edge_commands, add_graph_arguments
 from .errors import GraphError
 from .io import dump_graph, parse_graph, read_json_file, write_bytes_atomic
 from .lint import GraphWarning, lint_graph
@@ -53,9 +53,8 @@ def add_graph_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
                        description="Rank values best first by PageRank over wiser-than "
                                    "edges weighted by wiserLikelihood (damping 0.85, 100 "
                                    "iterations), as the MAI reference does.")
-    p.add_argument("graph", metavar="GRAPH", help="a valuesneg graph file (or a MAI export)")
-    p.add_argument("--context", metavar="C",
-                   help="use only edges holding in this context (id or exact title)")
+    add_graph_arguments(p, "a valuesneg graph file (or a MAI export)",
+                        "use only edges holding in this context (id or exact title)")
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of {id, source_id, title, score}, best first")
     p.add_argument("--filter", action="store_true",
@@ -68,10 +67,10 @@ def add_graph_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
                        description="Summarise a graph: contexts, cards and their attentional "
                                    "policies, edges with likelihood and entropy, cycles, "
                                    "warnings.")
-    p.add_argument("graph", metavar="GRAPH", help="a valuesneg graph file (or a MAI export)")
+    add_graph_arguments(p, "a valuesneg graph file (or a MAI export)",
+                        "draw only this context's edges")
     p.add_argument("--png", metavar="OUT",
                    help="also draw the graph to OUT as PNG (needs matplotlib)")
-    p.add_argument("--context", metavar="C", help="draw only this context's edges")
     p.set_defaults(func=cmd_show)
     add_edge_commands(sub)
 

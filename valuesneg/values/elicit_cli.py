@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 PAUSED_EXIT = 4  # as a paused run: an answer never came; run the same command again
 
 
+def add_graph_arguments(parser: argparse.ArgumentParser, graph: str, context: str) -> None:
+    """GRAPH, the moral graph a ``graph`` subcommand reads, and ``--context C``, the context
+    it keeps to; ``graph`` and ``context`` are their help lines."""
+    parser.add_argument("graph", metavar="GRAPH", help=graph)
+    parser.add_argument("--context", metavar="C", help=context)
+
+
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("local", "openai"), default="local",
                         help="the embedded local model (default) or an OpenAI-compatible "
@@ -61,9 +68,8 @@ def add_edge_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
                        description="For pairs of cards of a context the model writes a story "
                                    "of someone moving from one to the other; people vote "
                                    "wiser, not wiser or unsure, and the votes become edges.")
-    p.add_argument("graph", metavar="GRAPH", help="a valuesneg graph file (updated in place)")
-    p.add_argument("--context", metavar="C",
-                   help="the context (id or title; default: the graph's only context)")
+    add_graph_arguments(p, "a valuesneg graph file (updated in place)",
+                        "the context (id or title; default: the graph's only context)")
     p.add_argument("--voters", type=int, default=1, help="votes asked per story (default 1)")
     p.add_argument("--pairs", type=int, help="stop after this many pairs (default: all)")
     _add_model_args(p)
