@@ -30,6 +30,7 @@ their decisions were each checkpointed in an earlier superstep.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
@@ -75,13 +76,32 @@ def build_graph(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = 
                 faults: Faults = no_faults, observe: Observer | None = None) -> Graph:
     """The run's StateGraph: turns until the outcome and its wind-down, checkpointed by
     ``checkpointer``; ``observe`` is told each step as it ends, ``faults`` is a crash test's
-    hook."""
+    hook. The layout is compiled once per process (that took longer than a turn); each run
+    gets a copy bound to its checkpointer and, through its config, to its driver."""
     nodes = _Nodes(driver, faults, observe or (lambda _: None))
+    return _layout().copy(update={"checkpointer": checkpointer}).with_config(
+        configurable={_RUN: nodes})
+
+
+_RUN = "valuesneg_run"  # the config key of a run's nodes (``_Nodes``)
+
+
+@cache
+def _layout() -> Graph:
     graph = StateGraph(NegotiationState)
-    graph.add_node("turn", nodes.turn)
+    graph.add_node("turn", _turn)
     graph.add_edge(START, "turn")
-    graph.add_conditional_edges("turn", nodes.route, ["turn", END])
-    return graph.compile(checkpointer=checkpointer)
+    graph.add_conditional_edges("turn", _route, ["turn", END])
+    return graph.compile()
+
+
+def _turn(state: NegotiationState, config: RunnableConfig) -> dict[str, Any]:
+    nodes: _Nodes = config["configurable"][_RUN]
+    return nodes.turn(state)
+
+
+def _route(state: NegotiationState) -> str:
+    return END if state["settled"] else "turn"
 
 
 def drive(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None, *,
@@ -102,10 +122,10 @@ def drive(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None, 
         restore(driver.agents[party], memory)
     feed: NegotiationState | Command[Any] | None = None if saved.values else _start()
     if saved.values and not saved.next:
-        # Either the graph ended (the turn node finds nothing left to do, as the lineage
-        # says), or the checkpoint waits at a node this graph lacks: the one-node-per-step
-        # graph of earlier versions saved it. The turn node carries on from its state: a
-        # decided record is applied, a human's pending question is asked again.
+        # Either the graph ended (langgraph then runs nothing: the run is over), or the
+        # checkpoint waits at a node this graph lacks: the one-node-per-step graph of earlier
+        # versions saved it. The turn node carries on from its state: a decided record is
+        # applied, a human's pending question is asked again.
         feed = Command(goto="turn")
     paused = saved.interrupts if feed is None else ()
     while True:
@@ -167,9 +187,6 @@ class _Nodes:
         self.observe(_step(self.driver, "wind_down", None))
         if self.driver.wind_down:
             self.driver.use_grants()
-
-    def route(self, state: NegotiationState) -> str:
-        return END if state["settled"] else "turn"
 
     def _report(self, step: str, progress: TurnProgress) -> None:
         self.observe(_step(self.driver, step, None if progress["done"] else progress["party"]))
