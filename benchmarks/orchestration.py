@@ -16,7 +16,7 @@ path alike. ``--against DIR`` also measures the package of another checkout DIR 
 commit before a change) the same way, in a process of its own, alternating rounds with this
 tree's, and prints both.
 
-    python benchmarks/orchestration.py [--quick] [--against DIR]
+    python benchmarks/orchestration.py [--quick] [--against DIR [--rounds N]]
 """
 
 from __future__ import annotations
@@ -147,7 +147,8 @@ if __name__ == "__main__":
     quick = "--quick" in sys.argv
     if "--against" in sys.argv:
         other = Path(sys.argv[sys.argv.index("--against") + 1]).resolve()
-        for side, figures in against(other, quick).items():
+        rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+        for side, figures in against(other, quick, rounds).items():
             print(f"# {side}: {Path.cwd() if side == 'this' else other}")
             _print(figures)
     else:
