@@ -122,7 +122,8 @@ def drive(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None, 
         restore(driver.agents[party], memory)
     feed: NegotiationState | Command[Any] | None = None if saved.values else _start()
     if saved.values and not saved.next:
-        # Either the graph ended (langgraph then runs nothing: the run is over), or the
+        # Either the graph ended (nothing is left to do: langgraph runs nothing, and a turn
+        # node run would find the outcome and the wind-down done in the lineage), or the
         # checkpoint waits at a node this graph lacks: the one-node-per-step graph of earlier
         # versions saved it. The turn node carries on from its state: a decided record is
         # applied, a human's pending question is asked again.
