@@ -19,7 +19,7 @@ def test_no_module_of_the_package_reads_a_kill_switch() -> None:
     assert found == []
 
 
-def test_a_run_announces_every_lineage_entry_and_every_record_before_it_is_applied(
+def test_a_run_announces_every_lineage_entry_and_every_record_decided_and_applied(
         tmp_path: Path) -> None:
     seen: list[tuple[CrashPoint, int]] = []
     out = tmp_path / "run"
@@ -29,4 +29,6 @@ def test_a_run_announces_every_lineage_entry_and_every_record_before_it_is_appli
     assert entries == list(range(1, len((out / "lineage.jsonl").read_text().splitlines()) + 1))
     applied = [n for p, n in seen if p == "before_applying"]
     assert applied and applied == sorted(set(applied))  # one per decided record, in seq order
-    assert all(p in ("lineage_entries", "before_applying") for p, _ in seen)
+    decided = [n for p, n in seen if p == "decided"]
+    assert decided == applied  # each record is decided, then checkpointed, then applied
+    assert all(p in ("lineage_entries", "before_applying", "decided") for p, _ in seen)

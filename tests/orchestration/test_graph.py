@@ -6,13 +6,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, StateGraph
+from langgraph.types import interrupt
 
 from valuesneg.agents.adversarial import BypassAgent
 from valuesneg.agents.factory import scripted_agents
 from valuesneg.agents.scripted import make_scripted
 from valuesneg.core import Ledger, Terms
 from valuesneg.orchestration.driver import Driver, Turn, turn_limit
-from valuesneg.orchestration.graph import build_graph, drive, recursion_limit
+from valuesneg.orchestration.graph import (
+    THREAD,
+    NegotiationState,
+    build_graph,
+    drive,
+    recursion_limit,
+)
 from valuesneg.scenario import load_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios")
@@ -60,11 +69,28 @@ def test_the_recursion_limit_is_above_the_cores_bound(campsite_terms: Terms) -> 
     assert recursion_limit(campsite_terms) > turn_limit(campsite_terms) * steps_per_turn
 
 
-def test_the_graph_has_one_node_per_step() -> None:
+def test_the_graph_has_one_turn_node() -> None:
+    """One superstep per decision: the steps of a turn, and the wind-down after the outcome,
+    run inside the ``turn`` node."""
     scenario = load_scenario(SCENARIOS[0])
     graph = build_graph(Driver(scenario.terms, scripted_agents(scenario)))
-    assert set(graph.get_graph().nodes) == {"__start__", "who", "decide", "apply", "default",
-                                            "wind_down", "__end__"}
+    assert set(graph.get_graph().nodes) == {"__start__", "turn", "__end__"}
+
+
+def test_a_checkpoint_of_the_earlier_graph_layout_resumes_from_the_lineage() -> None:
+    """A run paused at a node of the one-node-per-step graph of earlier versions (here a
+    ``decide`` that asks a human) goes on in this graph from the lineage and the memory."""
+    scenario = load_scenario(SCENARIOS[0])
+    old = StateGraph(NegotiationState)
+    old.add_node("decide", lambda state: interrupt({"party": "ana"}))
+    old.add_edge(START, "decide")
+    saver, config = InMemorySaver(), {"configurable": {"thread_id": THREAD}}
+    old.compile(checkpointer=saver).invoke(
+        {"turn": None, "settled": False, "memory": {}}, config)  # type: ignore[arg-type]
+    looped, graphed = (Driver.of(scenario, scripted_agents(scenario)) for _ in range(2))
+    looped.run()
+    drive(graphed, saver)
+    assert lines(graphed.ledger) == lines(looped.ledger)
 
 
 @pytest.fixture

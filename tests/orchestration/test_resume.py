@@ -101,6 +101,52 @@ def test_a_run_killed_between_deciding_and_applying_resumes_without_asking_again
         assert decisions_per_seq(out) == dict.fromkeys(decided, 1), seq
 
 
+def test_a_run_killed_between_deciding_and_checkpointing_asks_that_turn_once(
+        clean: dict[str, list[str]], tmp_path: Path,
+        decisions_per_seq: Callable[[Path], Counter[int]], run_keys: Path) -> None:
+    """The boundary inside a superstep: the previous record applied and in the lineage, the
+    next party's record decided, and the process killed before its checkpoint is written.
+    The decision was never saved, so the resumed run asks for it (once); nothing the lineage
+    holds is asked for or written again."""
+    expected = clean["campsite_supplies"]
+    records = [json.loads(line).get("record", {}) for line in expected]
+    decided = [r["seq"] for r in records[: kill_points(expected)["at-outcome"]]
+               if r.get("sender") not in (None, CORE)]
+    for seq in (decided[1], decided[-1]):
+        out = tmp_path / f"decided-{seq}"
+        proc = subprocess.Popen(
+            command("decided", seq, "run", str(SCENARIOS / "campsite_supplies.yaml"),
+                    "--backend", "scripted", "--out", str(out), "--quiet",
+                    "--keys", str(run_keys)),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert proc.wait(timeout=120) == -signal.SIGKILL, seq
+        assert len((out / "lineage.jsonl").read_text().splitlines()) == seq, seq
+        assert decisions_per_seq(out)[seq] == 0, seq  # the killed process saved no decision
+        assert main(["resume", str(out)]) == 0, seq
+        assert (out / "lineage.jsonl").read_text().splitlines() == expected, seq
+        assert decisions_per_seq(out) == dict.fromkeys(decided, 1), seq
+
+
+def test_a_damaged_checkpoint_is_set_aside_and_the_lineage_carries_the_run_on(
+        clean: dict[str, list[str]], tmp_path: Path, killed_run: KilledRun,
+        run_keys: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Checkpoints are written without fsyncs, so a power loss may damage the file (a kill
+    cannot). Resume moves it aside and goes on from the lineage alone."""
+    expected = clean["campsite_supplies"]
+    out = tmp_path / "damaged"
+    after = kill_points(expected)["before-consequences"]
+    assert killed_run("campsite_supplies", out, after, "--keys", str(run_keys)
+                      ).wait(timeout=120) == -signal.SIGKILL
+    # What a power cut may leave of a file written without fsyncs: torn pages, no log.
+    (out / "checkpoint.sqlite-wal").unlink()
+    (out / "checkpoint.sqlite").write_bytes(b"torn by a power cut " * 400)
+    assert main(["resume", str(out)]) == 0
+    assert "checkpoint.sqlite: damaged" in capsys.readouterr().err
+    assert (out / "checkpoint.sqlite.damaged").exists()
+    assert (out / "lineage.jsonl").read_text().splitlines() == expected
+    assert main(["verify", str(out / "lineage.jsonl")]) == 0
+
+
 def test_a_torn_last_line_is_dropped_and_written_again(
         clean: dict[str, list[str]], tmp_path: Path, killed_run: KilledRun,
         run_keys: Path) -> None:

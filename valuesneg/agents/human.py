@@ -10,7 +10,7 @@ core judges it like any other: a refused answer is asked again with the core's t
 
 langgraph re-runs the whole node when a run resumes after ``interrupt()``, so this agent
 keeps nothing between calls: asking again computes the same prompt from the same view, and
-the node it runs in does nothing else that could happen twice.
+what the node did before asking (applying the previous record) is skipped as already done.
 """
 
 from __future__ import annotations

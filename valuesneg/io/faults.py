@@ -13,10 +13,11 @@ from typing import Literal
 CrashPoint = Literal[
     "lineage_entries",     # the lineage file holds ``count`` entries, flushed
     "before_applying",     # the record with seq ``count`` is decided and checkpointed, not applied
+    "decided",             # the record with seq ``count`` is decided, not yet checkpointed
     "before_recording",    # encounter ``count``'s lineage is written, not yet recorded
     "encounters_recorded",  # ``count`` encounters are recorded in population.jsonl
 ]
-CRASH_POINTS: tuple[CrashPoint, ...] = ("lineage_entries", "before_applying",
+CRASH_POINTS: tuple[CrashPoint, ...] = ("lineage_entries", "before_applying", "decided",
                                         "before_recording", "encounters_recorded")
 
 Faults = Callable[[CrashPoint, int], None]

@@ -5,9 +5,10 @@ core's typed error, within the policy's re-ask budget; when the budget is spent 
 is treated as silent, which the core records as a refusal (the policy's default).
 
 A turn is a ``TurnProgress`` (plain data) moved on by one step at a time: ``Driver.turn``
-runs the steps in a loop, the langgraph graph runs each as a node and checkpoints between
-them. The steps that write to the lineage first check whether their effect is already in
-it, so a run resumed from a checkpoint older than its lineage never writes a record twice.
+runs the steps in a loop, the langgraph graph runs them in a node that checkpoints each
+decision before its record is applied. The steps that write to the lineage first check
+whether their effect is already in it, so a run resumed from a checkpoint older than its
+lineage never writes a record twice.
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ class Driver:
                 "seconds": progress["seconds"] + time.perf_counter() - started}
 
     def apply(self, progress: TurnProgress) -> TurnProgress:
-        if self._recorded(progress):
+        if self.recorded(progress):
             return self._finish(progress)
         pending = progress["pending"]
         assert pending is not None
@@ -206,7 +207,7 @@ class Driver:
         """Budget spent: the party is silent past its deadline, which the core counts as
         refusal."""
         progress = {**progress, "defaulted": True}
-        if self._recorded(progress):
+        if self.recorded(progress):
             return self._finish(progress)
         negotiation = self.ledger.negotiation
         deadline = negotiation.deadline()
@@ -214,11 +215,13 @@ class Driver:
         self.on_entries(self.ledger.timeout(progress["party"], tick))
         return self._finish(progress)
 
-    def _recorded(self, progress: TurnProgress) -> bool:
+    def recorded(self, progress: TurnProgress) -> bool:
         """The lineage already holds this turn's outcome (written just before a crash)."""
         return self.ledger.negotiation.state.next_seq > progress["seq"]
 
     def _finish(self, progress: TurnProgress) -> TurnProgress:
+        if self.turns and self.turns[-1].seq == progress["seq"]:  # ended already, in a graph
+            return {**progress, "pending": None, "done": True}  # node run again after a pause
         refusals = progress["refusals"]
         turn = Turn(party=progress["party"], seq=progress["seq"],
                     attempts=len(refusals) + (0 if progress["defaulted"] else 1),

@@ -1,29 +1,36 @@
-"""The negotiation as a langgraph ``StateGraph``: one thin node per step of a turn.
+"""The negotiation as a langgraph ``StateGraph``: one superstep, so one checkpoint, per decision.
 
-    who ──▶ decide ──▶ apply ──▶ who ... ──▶ wind_down ──▶ END
-              ▲  │       │
-              │  ▼       ▼
-              └─ default ◀┘   (re-ask on refusal within budget, else silence)
+    START ──▶ turn ──▶ turn ... ──▶ END
 
-Each node is a ``Driver`` step; the negotiation logic stays in the core. The graph state is
-plain data: the turn in progress (the record a party gave, not yet applied; the refusals so
-far) and what the agents learnt. The lineage is not in it: the lineage file is the record
-of the negotiation, and a resumed run rebuilds the core from it (``valuesneg.orchestration.run``).
+The ``turn`` node runs the driver's steps (``valuesneg.orchestration.driver``) until an
+agent has decided: it applies the record the last checkpoint holds (or re-asks, or defaults,
+as the core's judgement of it requires), asks the core who acts next, asks that party's
+agent, and returns the decision, which the checkpoint then holds. Once the core has reached
+its outcome the node winds down instead (grants used, acknowledged, renewed), which it works
+out from the lineage alone, and the graph ends. The negotiation logic stays in the core. The
+graph state is plain data: the turn in progress (the record a party gave, not yet applied;
+the refusals so far), whether the core has settled, and what the agents learnt. The lineage
+is not in it: the lineage file is the record of the negotiation, and a resumed run rebuilds
+the core from it (``valuesneg.orchestration.run``).
 
-With ``durability="sync"`` each checkpoint is saved before the next node runs, so after a
-crash the checkpoint is at most one node behind the lineage; the nodes that write to the
-lineage skip what it already holds, so that one node can safely run again.
+Why one node rather than one per step: each superstep costs langgraph's bookkeeping and a
+checkpoint write, and only a decision needs one. A decision may have cost a model seconds,
+so it is checkpointed (``durability="sync"``) before its record is applied, and a run killed
+after that is never asked it again. Everything else a superstep does is worked out again from
+the lineage and that checkpoint: applying a record the lineage already holds, or ending a
+turn it already ended, is skipped, so a superstep cut short by a crash simply runs again.
 
-A human party's turn pauses inside ``decide`` (``interrupt()``, checkpointed). When the
-answer comes, even from another process after a crash, langgraph runs that ``decide`` node
-again from its start: it builds the party's view and asks the human agent, which now gets
-the answer back from ``interrupt()``. Nothing else runs again: every earlier node, the other
-parties' model calls among them, finished and was checkpointed before the pause.
+A human party's turn pauses inside ``turn`` (``interrupt()``, checkpointed). When the answer
+comes, even from another process after a crash, langgraph runs that node again from its
+start: what it did before asking the human is skipped as done (the lineage holds it), and the
+human agent now gets the answer back from ``interrupt()``. No other party is asked again:
+their decisions were each checkpointed in an earlier superstep.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
@@ -45,8 +52,8 @@ THREAD = "negotiation"  # the thread of a run whose run.json names none (one per
 
 
 class NegotiationState(TypedDict):
-    """The LangGraph state of a run, checkpointed after every node: the turn under way, whether
-    the core has settled, and each agent's memory."""
+    """The LangGraph state of a run, checkpointed after every decision: the turn under way,
+    whether the core has settled, and each agent's memory."""
 
     turn: TurnProgress | None
     settled: bool  # the core reached a terminal outcome
@@ -54,35 +61,47 @@ class NegotiationState(TypedDict):
 
 
 Graph = CompiledStateGraph[NegotiationState, None, NegotiationState, NegotiationState]
+Observer = Callable[[Step], None]
 
 
 def recursion_limit(terms: Terms) -> int:
-    """Above what the core's own bounds allow, so the core ends every negotiation: per turn
-    ``who``, a decide and an apply per allowed attempt, and the default; then the wind-down."""
+    """Above what the core's own bounds allow, so the core ends every negotiation: per turn at
+    most a superstep per allowed attempt, counted with room to spare (a who, a decide and an
+    apply per attempt, and the default); then the wind-down."""
     per_turn = 2 + 2 * (terms.policy.reask_budget + 1)
     return turn_limit(terms) * per_turn + 3
 
 
 def build_graph(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None,
-                faults: Faults = no_faults) -> Graph:
-    """The run's StateGraph: who acts, decide, apply, default, and the wind-down after the
-    outcome, checkpointed by ``checkpointer``; ``faults`` is a crash test's hook."""
-    nodes = _Nodes(driver, faults)
+                faults: Faults = no_faults, observe: Observer | None = None) -> Graph:
+    """The run's StateGraph: turns until the outcome and its wind-down, checkpointed by
+    ``checkpointer``; ``observe`` is told each step as it ends, ``faults`` is a crash test's
+    hook. The layout is compiled once per process (that took longer than a turn); each run
+    gets a copy bound to its checkpointer and, through its config, to its driver."""
+    nodes = _Nodes(driver, faults, observe or (lambda _: None))
+    return _layout().copy(update={"checkpointer": checkpointer}).with_config(
+        configurable={_RUN: nodes})
+
+
+_RUN = "valuesneg_run"  # the config key of a run's nodes (``_Nodes``)
+
+
+@cache
+def _layout() -> Graph:
     graph = StateGraph(NegotiationState)
-    graph.add_node("who", nodes.who)
-    graph.add_node("decide", nodes.decide)
-    graph.add_node("apply", nodes.apply)
-    graph.add_node("default", nodes.default)
-    graph.add_node("wind_down", nodes.wind_down)
-    graph.add_edge(START, "who")
-    graph.add_conditional_edges("who", nodes.after_who, ["decide", "wind_down"])
-    for name in ("decide", "apply", "default"):
-        graph.add_conditional_edges(name, nodes.route, ["decide", "apply", "default", "who"])
-    graph.add_edge("wind_down", END)
-    return graph.compile(checkpointer=checkpointer)
+    graph.add_node("turn", _turn)
+    graph.add_edge(START, "turn")
+    graph.add_conditional_edges("turn", _route, ["turn", END])
+    return graph.compile()
 
 
-Observer = Callable[[Step], None]
+def _turn(state: NegotiationState, config: RunnableConfig) -> dict[str, Any]:
+    nodes: _Nodes = config["configurable"][_RUN]
+    return nodes.turn(state)
+
+
+def _route(state: NegotiationState) -> str:
+    return END if state["settled"] else "turn"
 
 
 def drive(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None, *,
@@ -94,15 +113,22 @@ def drive(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None, 
     decision and the graph resumes with it. Without a checkpointer the run is kept in memory,
     since langgraph needs one to pause at all. ``faults`` is a crash test's hook.
     """
-    graph = build_graph(driver, checkpointer or InMemorySaver(), faults)
+    watch: Observer = observe or (lambda _: None)
+    graph = build_graph(driver, checkpointer or InMemorySaver(), faults, watch)
     config: RunnableConfig = {"configurable": {"thread_id": thread},
                               "recursion_limit": recursion_limit(driver.terms)}
     saved = graph.get_state(config)
     for party, memory in saved.values.get("memory", {}).items():
         restore(driver.agents[party], memory)
     feed: NegotiationState | Command[Any] | None = None if saved.values else _start()
-    paused = saved.interrupts if saved.values else ()
-    watch: Observer = observe or (lambda _: None)
+    if saved.values and not saved.next:
+        # Either the graph ended (nothing is left to do: langgraph runs nothing, and a turn
+        # node run would find the outcome and the wind-down done in the lineage), or the
+        # checkpoint waits at a node this graph lacks: the one-node-per-step graph of earlier
+        # versions saved it. The turn node carries on from its state: a decided record is
+        # applied, a human's pending question is asked again.
+        feed = Command(goto="turn")
+    paused = saved.interrupts if feed is None else ()
     while True:
         if paused:  # a human's turn: ask, then go on from the same node with the answer
             prompt = paused[0].value
@@ -111,12 +137,8 @@ def drive(driver: Driver, checkpointer: BaseCheckpointSaver[Any] | None = None, 
                                "to answer for them")
             watch(_step(driver, PAUSED, prompt["party"]))
             feed = Command(resume=answer(prompt))
-        for update in graph.stream(feed, config, stream_mode="updates", durability="sync"):
-            for node, change in update.items():
-                if node != "__interrupt__":
-                    turn = (change or {}).get("turn")
-                    watch(_step(driver, node, turn["party"] if turn and not turn["done"]
-                                else None))
+        for _ in graph.stream(feed, config, stream_mode="updates", durability="sync"):
+            pass
         paused = graph.get_state(config).interrupts
         if not paused:
             return
@@ -132,45 +154,40 @@ def _start() -> NegotiationState:
 
 
 class _Nodes:
-    def __init__(self, driver: Driver, faults: Faults) -> None:
+    def __init__(self, driver: Driver, faults: Faults, observe: Observer) -> None:
         self.driver = driver
         self.faults = faults
+        self.observe = observe
 
-    def who(self, state: NegotiationState) -> dict[str, Any]:
-        """Ask the core who must act, or note that it has reached its outcome."""
-        settled = self.driver.ledger.negotiation.outcome is not None
-        return {"turn": None if settled else self.driver.begin(), "settled": settled}
+    def turn(self, state: NegotiationState) -> dict[str, Any]:
+        """Move the negotiation on to the next decision, and return it for the checkpoint; or,
+        once the core has settled, wind down."""
+        driver, progress, memory = self.driver, state["turn"], state["memory"]
+        while True:
+            if progress is None or progress["done"]:
+                if driver.ledger.negotiation.outcome is not None:
+                    self._wind_down()
+                    return {"turn": progress, "settled": True}
+                progress = driver.begin()
+                self._report("who", progress)
+            step = next_step(progress, driver.budget)
+            if step == "decide":
+                party = progress["party"]
+                progress = driver.decide(progress)
+                if progress["pending"] is not None:
+                    self.faults("decided", progress["seq"])  # not yet checkpointed
+                self._report("decide", progress)
+                return {"turn": progress,
+                        "memory": {**memory, party: snapshot(driver.agents[party])}}
+            if step == "apply" and not driver.recorded(progress):
+                self.faults("before_applying", progress["seq"])  # decided and checkpointed
+            progress = driver.apply(progress) if step == "apply" else driver.default(progress)
+            self._report(step, progress)
 
-    def decide(self, state: NegotiationState) -> dict[str, Any]:
-        turn = self._turn(state)
-        party = turn["party"]
-        turn = self.driver.decide(turn)
-        memory = {**state["memory"], party: snapshot(self.driver.agents[party])}
-        return {"turn": turn, "memory": memory}
-
-    def apply(self, state: NegotiationState) -> dict[str, Any]:
-        turn = self._turn(state)
-        if turn["pending"] is not None:  # decided and checkpointed, not yet applied
-            self.faults("before_applying", turn["seq"])
-        return {"turn": self.driver.apply(turn)}
-
-    def default(self, state: NegotiationState) -> dict[str, Any]:
-        return {"turn": self.driver.default(self._turn(state))}
-
-    def wind_down(self, state: NegotiationState) -> dict[str, Any]:
+    def _wind_down(self) -> None:
+        self.observe(_step(self.driver, "wind_down", None))
         if self.driver.wind_down:
             self.driver.use_grants()
-        return {"settled": True}
 
-    def after_who(self, state: NegotiationState) -> str:
-        return "wind_down" if state["settled"] else "decide"
-
-    def route(self, state: NegotiationState) -> str:
-        step = next_step(self._turn(state), self.driver.budget)
-        return "who" if step == "done" else step
-
-    @staticmethod
-    def _turn(state: NegotiationState) -> TurnProgress:
-        turn = state["turn"]
-        assert turn is not None, "a turn step ran outside a turn"
-        return turn
+    def _report(self, step: str, progress: TurnProgress) -> None:
+        self.observe(_step(self.driver, step, None if progress["done"] else progress["party"]))

@@ -6,14 +6,18 @@ everything else defers to it. The order of writes for one turn is:
 1. the party's record is decided and checkpointed (graph state, before it is applied);
 2. the core applies it and its entries are appended to the lineage and fsynced;
    (the model calls behind it are appended to calls.jsonl just before);
-3. the turn is appended to turns.jsonl, and the next checkpoint says the turn is over.
+3. the turn is appended to turns.jsonl; the next party is asked, and the checkpoint of its
+   decision also says that this turn is over.
 
 A resumed run rebuilds the core by replaying the lineage (``verify_lines``), drops a torn
 last line and any entries of an input whose consequences were cut off, then lets the graph
 continue from its checkpoint: a record checkpointed but not in the lineage is applied
 without asking its agent again, and a step whose entries the lineage already holds is
-skipped (see ``valuesneg.orchestration.driver``). The traces are non-binding: deduplicated
-by seq on resume, and a line lost to a crash between steps 2 and 3 is only a trace line.
+skipped (see ``valuesneg.orchestration.driver``). The checkpoint is written without fsyncs
+(``sqlite_saver``): it must survive a killed process, which it does; after a power loss it
+may lag the lineage, or be damaged and set aside, and the lineage alone carries the run on.
+The traces are non-binding: deduplicated by seq on resume, and a line lost to a crash
+between steps 2 and 3 is only a trace line.
 
 The checkpoints go to ``checkpoint.sqlite`` in the run folder, or to PostgreSQL when a URL
 is given; run.json names the run's checkpoint thread, so many runs can share one database.
@@ -24,9 +28,11 @@ run left waiting for an answer resumes at that very prompt.
 from __future__ import annotations
 
 import json
+import sqlite3
+import sys
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -170,15 +176,42 @@ def _drive(scenario: Scenario, agents: Mapping[str, Agent], out: Path,
 
 @contextmanager
 def sqlite_saver(path: Path) -> Iterator[SqliteSaver]:
-    """A SQLite checkpoint saver in WAL mode with ``synchronous=NORMAL``: a commit reaches the
-    write-ahead log without an fsync of its own. That keeps every checkpoint through a SIGKILL
-    (the kernel holds what the process wrote), which is the promise runs make; only a power
-    loss could drop the last ones, and resume rebuilds the core from the lineage anyway. The
-    fsync per checkpoint was most of the SQLite cost per turn (benchmarks/README.md)."""
+    """A SQLite checkpoint saver in WAL mode that never waits for an fsync
+    (``synchronous=OFF``): what it writes is in the kernel's hands when a call returns, so
+    every checkpoint survives a SIGKILL, which is the promise runs make. Only a power loss or
+    a kernel crash could leave the file stale or damaged; the lineage, which is fsynced, is
+    the durable record, and ``resume`` sets a damaged file aside and rebuilds the run from
+    the lineage. The fsyncs of the schema, of each commit and of the close were most of the
+    SQLite cost of a run (benchmarks/README.md)."""
+    set_aside_if_damaged(path)
     with SqliteSaver.from_conn_string(str(path)) as saver:
+        # Before the schema is made, so that making it waits for no fsync either.
+        saver.conn.executescript("PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL")
         saver.setup()
-        saver.conn.execute("PRAGMA synchronous=NORMAL")
         yield saver
+
+
+def set_aside_if_damaged(path: Path) -> Path | None:
+    """Move a checkpoint file that SQLite finds damaged (after a power loss) out of the way,
+    to ``NAME.damaged``, and say so on stderr; the run then continues from its lineage alone,
+    so the only loss is what the lineage does not hold: a decision not yet applied (its
+    agent is asked again) and what the agents learnt. Returns where it went, if it moved."""
+    if not path.exists():
+        return None
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            sound = conn.execute("PRAGMA quick_check").fetchone() == ("ok",)
+    except sqlite3.DatabaseError:
+        sound = False
+    if sound:
+        return None
+    aside = path.with_name(path.name + ".damaged")
+    path.replace(aside)
+    for part in ("-wal", "-shm"):  # the damaged file's log, of no use to a new one
+        path.with_name(path.name + part).unlink(missing_ok=True)
+    print(f"valuesneg: {path}: damaged (moved to {aside.name}); the run goes on from its "
+          "lineage, and a decision not yet in it is asked again", file=sys.stderr)
+    return aside
 
 
 @contextmanager
