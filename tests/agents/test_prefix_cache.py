@@ -48,7 +48,7 @@ def answers(prompts: list[str], order: list[int], log_dir: Path
 
 @pytest.mark.llm
 def test_replies_with_a_reused_prefix_equal_cold_replies(tmp_path: Path) -> None:
-    prompts = [text for _, text in first_option_prompts(SCENARIO)[:4]]  # ana, ben, ana, ben
+    prompts = [text for _, text, _ in first_option_prompts(SCENARIO)[:4]]  # ana, ben, ana, ben
     forward, forward_reused = answers(prompts, [0, 1, 2, 3], tmp_path / "forward")
     backward, backward_reused = answers(prompts, [3, 2, 1, 0], tmp_path / "backward")
     assert forward == backward
@@ -62,7 +62,7 @@ def test_replies_with_a_reused_prefix_equal_cold_replies(tmp_path: Path) -> None
 
 @pytest.mark.llm
 def test_the_live_prefix_is_reused_and_the_switch_turns_reuse_off(tmp_path: Path) -> None:
-    prompts = [text for _, text in first_option_prompts(SCENARIO)[:3:2]]  # ana, ana
+    prompts = [text for _, text, _ in first_option_prompts(SCENARIO)[:3:2]]  # ana, ana
     warm, reused = answers(prompts, [0, 1], tmp_path / "warm")
     assert [source for _, source in reused] == ["none", "live"] and reused[1][0] > 0
     with LocalModelServer(log_dir=tmp_path / "off", prefix_reuse=False) as server:

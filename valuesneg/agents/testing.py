@@ -81,8 +81,8 @@ class RecordingModel:
         return self.inner.complete(messages, schema, schema_name=schema_name)
 
 
-def first_option_prompts(scenario_path: Any) -> list[tuple[str, str]]:
-    """(party, prompt) of every model call in a run of the scenario whose LLM parties each
+def first_option_prompts(scenario_path: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    """(party, prompt, schema) of every model call in a run of the scenario whose LLM parties each
     take the first option offered: real prompts of real turns, with no model asked (the
     prompt-cache test and benchmark replay them on the embedded model)."""
     import json
@@ -91,11 +91,12 @@ def first_option_prompts(scenario_path: Any) -> list[tuple[str, str]]:
     from valuesneg.orchestration.driver import Driver
     from valuesneg.scenario import load_scenario
 
-    asked: list[tuple[str, str]] = []
+    asked: list[tuple[str, str, dict[str, Any]]] = []
 
     def first(messages: Sequence[Message], schema: Mapping[str, Any]) -> str:
         option = schema["properties"]["choice"]["anyOf"][0]["properties"]
-        asked.append((messages[-1].content.split()[2].rstrip(","), messages[-1].content))
+        text = messages[-1].content  # "You are PARTY, negotiating ..."
+        asked.append((text.split()[2].rstrip(","), text, dict(schema)))
         return json.dumps({"choice": {"option": option["option"]["enum"][0],
                                       "rationale": option["rationale"]["items"]["enum"][:1]}})
 
