@@ -96,15 +96,16 @@ class PrefixCache:
     def _save(self, llama: Any, key: tuple[int, ...]) -> None:
         import llama_cpp
 
-        if not self.reuse or not key or key in self.saved:
-            if key in self.saved:
-                self.saved.move_to_end(key)
+        if not self.reuse:
             return
         # A sliding-window cache writes only the cells inside the window of the last
         # position, so a longer saved prefix would come back without its first tokens.
         window = llama_cpp.llama_model_n_swa(llama._model.model)
         key = key[: self._aligned(window)] if window > 0 else key
-        if not key or key in self.saved:
+        if key in self.saved:
+            self.saved.move_to_end(key)
+            return
+        if not key:
             return
         ctx = llama._ctx.ctx
         llama._ctx.kv_cache_seq_rm(0, len(key), -1)
