@@ -4,7 +4,7 @@ The prompts are the real ones of every shipped scenario's LLM parties (each taki
 option, `first_option_prompts`), asked in run order, so parties alternate as in a real run.
 Servers started alike answer every prompt in turn (the order rotating from prompt to
 prompt), so all see the same machine load and the same sequence; for each block size B
-(--blocks, 64 is the default of the server now):
+(--blocks, default the server's own, 192):
 
 - ``on_B``: prompts cut into B-token blocks, whole blocks of a cached prefix reused;
 - ``off_B``: B-token blocks, every prompt from an empty cache (VALUESNEG_LLM_PREFIX_CACHE=0);
@@ -30,6 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from valuesneg.agents.llama_child import PREFIX_BLOCK
 from valuesneg.agents.local_server import LocalModelServer, local_chat_model
 from valuesneg.agents.models import Message
 from valuesneg.agents.testing import first_option_prompts
@@ -143,6 +144,8 @@ def measure(passes: int, blocks: Sequence[int]) -> dict[str, Any]:
         tokens = sum(r.prompt_eval[name][1] for r in runs)
         figures[f"seconds_per_decision_{name}"] = round(statistics.mean(seconds[name]), 2)
         figures[f"prompt_eval_tokens_per_s_{name}"] = round(tokens / (ms / 1000), 1)
+        figures[f"prompt_eval_seconds_per_decision_{name}"] = round(
+            ms / 1000 / len(seconds[name]), 2)
     for b in blocks:
         reused = [hit for r in runs for hit in r.reused[f"on_{b}"]]
         pairs = {"off": f"off_{b}", "before": "before_512"}
@@ -170,7 +173,7 @@ def measure(passes: int, blocks: Sequence[int]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--passes", type=int, default=1)
-    parser.add_argument("--blocks", type=int, nargs="+", default=[64])
+    parser.add_argument("--blocks", type=int, nargs="+", default=[PREFIX_BLOCK])
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     figures = measure(args.passes, args.blocks)
