@@ -50,7 +50,7 @@ class PrefixCache:
     def __init__(self, block: int, reuse: bool, capacity: int = SAVED_PREFIXES) -> None:
         self.block = block
         self.reuse = reuse
-        self.capacity = capacity
+        self.capacity = max(capacity, 2)  # the prefix being loaded and the live one
         self.saved: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
         self.live_blocks = 0  # tokens of the live context evaluated in whole aligned blocks
 
@@ -69,8 +69,9 @@ class PrefixCache:
                 best, source = shared, "saved"
         best = min(best, self._aligned(len(tokens) - 1)) if self.reuse else 0
         if source == "saved" and best:
-            self._save(llama, live)
             key = max((k for k in self.saved if _common(k, tokens) >= best), key=len)
+            self.saved.move_to_end(key)  # so that saving the live prefix cannot evict it
+            self._save(llama, live)
             best = best if self._load(llama, key) else 0
         elif not best:
             self._save(llama, live)
