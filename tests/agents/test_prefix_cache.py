@@ -91,3 +91,36 @@ def test_reuse_is_on_unless_the_environment_turns_it_off(
     command = server._command(Path("model.gguf"))
     assert command[4] == "0"  # after python -c BOOTSTRAP PARENT_PID
     assert command[command.index("--n_batch") + 1] == command[command.index("--n_ubatch") + 1]
+
+
+@pytest.mark.llm
+def test_a_reused_prefix_leaves_the_logits_bit_identical() -> None:
+    """In-process, the most sensitive check: the float logits of the last prompt token."""
+    import llama_cpp
+    import numpy as np
+
+    from valuesneg.agents.llama_child import PREFIX_BLOCK, PrefixCache
+    from valuesneg.agents.local_server import plain_cpu_buffers
+    from valuesneg.agents.model_file import ensure_model_file
+
+    plain_cpu_buffers()
+    llm = llama_cpp.Llama(str(ensure_model_file()), n_ctx=2048, n_batch=PREFIX_BLOCK,
+                          n_ubatch=PREFIX_BLOCK, n_threads=1, verbose=False)
+    prompts = [llm.tokenize(f"<start_of_turn>user\n{text}<end_of_turn>\n<start_of_turn>model\n"
+                            .encode(), add_bos=True, special=True)
+               for _, text, _ in first_option_prompts(SCENARIO)[:5]]  # ana, ben, ana, ben, ana
+
+    reused: list[int] = []
+
+    def logits(cache: PrefixCache, tokens: list[int]) -> bytes:
+        reused.append(cache.prepare(llm, tokens))
+        llm.eval(tokens[llm.n_tokens:])
+        last = llm._ctx.get_logits()  # type: ignore[no-untyped-call]
+        return np.ctypeslib.as_array(last, shape=(llm.n_vocab(),)).tobytes()
+
+    off = PrefixCache(PREFIX_BLOCK, reuse=False)
+    cold = {i: logits(off, prompts[i]) for i in (2, 4)}
+    on = PrefixCache(PREFIX_BLOCK, reuse=True)
+    warm = {i: logits(on, prompts[i]) for i in (0, 2, 1, 4)}  # 2: live prefix; 4: saved one
+    assert reused == [0, 0, 0, PREFIX_BLOCK, 0, PREFIX_BLOCK]  # cold, cold, then on's four
+    assert warm[2] == cold[2] and warm[4] == cold[4]
