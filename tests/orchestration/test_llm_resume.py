@@ -3,12 +3,13 @@ answering, and right after a model's record reached the lineage; each resumed ru
 with the very lineage of an uninterrupted run.
 
 That comparison is exact because llama.cpp at temperature 0 with a fixed seed gives the same
-reply to the same prompt on one machine, and the embedded server evaluates every prompt from an
-empty cache (local_server.py), so the reply does not depend on what that server answered
-before: a turn cut off mid-answer and asked again of a fresh server yields the same record.
-(Before that, reusing the previous prompt's cached prefix flipped one rationale id here.) And a turn
-already in the lineage is never asked again: calls.jsonl holds exactly one model call per
-model-made record, even across the kill.
+reply to the same prompt on one machine, and the embedded server cuts every prompt into blocks
+at the same positions and reuses only whole blocks of a cached prefix (agents/llama_child.py),
+so the reply does not depend on what that server answered before: a turn cut off mid-answer
+and asked again of a fresh server yields the same record. (Reusing the previous prompt's
+cached prefix as llama-cpp-python does, cut wherever it ended, flipped one rationale id here.)
+And a turn already in the lineage is never asked again: calls.jsonl holds exactly one model
+call per model-made record, even across the kill.
 """
 
 from __future__ import annotations

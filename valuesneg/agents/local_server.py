@@ -34,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from valuesneg.agents.llama_child import PREFIX_BLOCK
 from valuesneg.agents.model_file import ensure_model_file
 from valuesneg.agents.models import ModelError
 from valuesneg.agents.openai_model import OpenAIChatModel
@@ -54,37 +55,12 @@ _ENV_KEEP = frozenset(
 )  # fmt: skip
 _ENV_KEEP_PREFIXES = ("LC_", "OMP_", "GGML_", "OPENBLAS_", "MKL_")
 
-# Runs llama_cpp.server in-process after starting a watchdog thread that ends the process once
-# the parent (whose pid is argv[1]) is gone: the child is reparented then, so getppid changes.
-# Every completion evaluates its prompt from an empty cache. llama-cpp-python would otherwise
-# reuse the cached prefix shared with the previous prompt and decode only the rest, in
-# batches cut at other positions, which changes the floats enough to flip a near-tie token:
-# a run resumed on a fresh server then answered a turn differently from the uninterrupted
-# run. With this, a reply depends on its prompt alone (costs nothing measurable here: the
-# prompts of successive turns share little).
-# Weights stay in plain CPU buffers (no "extra" buffer types): on a CPU with AMX, ggml
-# repacks them for AMX tiles, and the first matrix product crashed the server (SIGSEGV in
-# ggml_backend_amx_mul_mat) on machines whose kernel does not grant tile state; the same
-# buffers everywhere also keep replies the same across CPUs.
-_BOOTSTRAP = """\
-import os, runpy, sys, threading, time
-import llama_cpp
-from valuesneg.agents.local_server import plain_cpu_buffers
-plain_cpu_buffers()
-parent = int(sys.argv[1])
-def watch():
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(0)
-threading.Thread(target=watch, daemon=True).start()
-_generate = llama_cpp.Llama.generate
-def generate(self, tokens, *args, **kwargs):
-    self.reset()
-    return _generate(self, tokens, *args, **kwargs)
-llama_cpp.Llama.generate = generate
-sys.argv = ["llama_cpp.server", *sys.argv[2:]]
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-"""
+# The child runs llama_cpp.server in-process behind valuesneg.agents.llama_child, which ends it
+# once the parent is gone, keeps the weights in plain CPU buffers (AMX repacking crashed
+# ggml_backend_amx_mul_mat where the kernel does not grant tile state; the same buffers
+# everywhere also keep replies the same across CPUs), and reuses only whole, aligned blocks
+# of a cached prompt prefix, so a reply depends on its prompt alone.
+_BOOTSTRAP = "from valuesneg.agents.llama_child import main; main()"
 
 
 class LocalServerError(ModelError):
@@ -125,6 +101,13 @@ def default_threads() -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return max(cpus // 2, 1)
+
+
+def prefix_reuse_default() -> bool:
+    """VALUESNEG_LLM_PREFIX_CACHE=0 turns prompt-prefix reuse off (replies are the same
+    either way: the prompt is cut into the same blocks; only the time differs)."""
+    return os.environ.get("VALUESNEG_LLM_PREFIX_CACHE", "1").strip().lower() not in \
+        {"0", "false", "no", "off"}
 
 
 def _answers(url: str) -> bool:
@@ -189,6 +172,8 @@ class LocalModelServer:
         startup_timeout_s: float = 180.0,
         stop_grace_s: float = 5.0,
         python: str = sys.executable,
+        prefix_reuse: bool | None = None,
+        n_batch: int = PREFIX_BLOCK,
     ) -> None:
         self.cache_dir = cache_dir
         self.log_dir = log_dir
@@ -197,6 +182,8 @@ class LocalModelServer:
         self.startup_timeout_s = startup_timeout_s
         self.stop_grace_s = stop_grace_s
         self.python = python
+        self.prefix_reuse = prefix_reuse_default() if prefix_reuse is None else prefix_reuse
+        self.n_batch = n_batch  # the block a prompt is cut into, and the unit of reuse
         self.model_path: Path | None = None
         self.log_path: Path | None = None
         self.port: int | None = None
@@ -269,9 +256,12 @@ class LocalModelServer:
             # The GGUF carries no chat template (llama-cpp-python would fall back to llama-2).
             "--chat_format": "gemma",
             "--logits_all": "false",
+            "--n_batch": str(self.n_batch),
+            "--n_ubatch": str(self.n_batch),
         }
         flat = [part for pair in options.items() for part in pair]
-        return [self.python, "-c", _BOOTSTRAP, str(os.getpid()), *flat]
+        reuse = "1" if self.prefix_reuse else "0"
+        return [self.python, "-c", _BOOTSTRAP, str(os.getpid()), reuse, *flat]
 
     def _wait_until_healthy(self) -> None:
         assert self._proc is not None and self.log_path is not None
