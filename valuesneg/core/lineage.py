@@ -211,11 +211,13 @@ class Ledger:
         for record in records:
             dumped = first if first is not None else record.model_dump(mode="json")
             first = None
-            entry = self._signed(_record_entry(record.seq, prev, dumped), record.sender)
-            self.entries.append(entry)
-            self.records.append(record)
+            entry = _record_entry(record.seq, prev, dumped)
+            if self.sign is not None:
+                entry = self._signed(entry, record.sender)
             added.append(entry)
             prev = entry.hash
+        self.entries.extend(added)
+        self.records.extend(records)
         return tuple(added)
 
 

@@ -52,7 +52,15 @@ class Facts:
 
 
 class Step:
-    """One transition in progress: a scratch state and the records it will append."""
+    """One transition in progress: a scratch state and the records it will append.
+
+    The scratch state is copied from the committed one at its first ``change`` and written
+    in place after that: the copy is this step's alone until the machine adopts it (and is
+    dropped with the step if a handler raises), so a record costs one copy of the state
+    however many of its fields the handlers replace. Handlers read ``step.state`` afresh
+    after a change rather than through an alias taken before it."""
+
+    __slots__ = ("_own", "facts", "out", "seq", "state", "terms")
 
     def __init__(self, terms: Terms, state: State, facts: Facts) -> None:
         self.terms = terms
@@ -60,10 +68,19 @@ class Step:
         self.facts = facts
         self.out: list[Header] = []
         self.seq = state.next_seq  # the position a refusal is reported at
+        self._own = False  # whether ``state`` is already this step's private copy
+
+    def change(self, **changes: Any) -> None:
+        """Replace fields of the scratch state (``dataclasses.replace`` semantics)."""
+        if self._own:
+            self.state.__dict__.update(changes)
+        else:
+            self.state = evolved(self.state, **changes)
+            self._own = True
 
     def take(self, record: Header) -> None:
         """Append a party's record (its checks so far passed): the clock and seq move on."""
-        self.state = evolved(self.state, tick=record.tick, next_seq=self.state.next_seq + 1)
+        self.change(tick=record.tick, next_seq=record.seq + 1)
         self.out.append(record)
 
     def emit(self, record_type: type[Header], **fields: Any) -> Header:
@@ -76,7 +93,7 @@ class Step:
             tick=state.tick,
             **fields,
         )
-        self.state = evolved(state, next_seq=state.next_seq + 1)
+        self.change(next_seq=state.next_seq + 1)
         self.out.append(record)
         return record
 
@@ -92,7 +109,7 @@ class Step:
         # private ones are those in the vocabulary's private set.)
         newly = self.facts.private.intersection(ids)
         if newly and not newly <= state.revealed:
-            self.state = evolved(state, revealed=state.revealed | newly)
+            self.change(revealed=state.revealed | newly)
 
     def deadline(self) -> int | None:
         return deadline(self.terms, self.state)
