@@ -32,12 +32,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import strict_json
-from .canonical import GENESIS_PREV, canonical_json, sha256_hex
+from .canonical import GENESIS_PREV, canonical_json, canonical_tree, sha256_hex
 from .errors import ProtocolViolation
 from .ids import CORE
 from .machine import Negotiation
 from .records import Header, Outcome, Refuse, Revocation, parse_record
 from .terms import Terms
+from .wire import as_sent
 
 FORMAT = "valuesneg-lineage/1"
 # (signer id, bytes to sign) -> hex Ed25519 signature; supplied by an adapter.
@@ -113,7 +114,7 @@ def _record_entry(seq: int, prev: str, dumped: dict[str, Any]) -> Entry:
     """``make_entry(seq, prev, {"record": dumped})`` for a validated record: ``seq`` is a
     plain int and ``prev`` a hex digest, so the canonical object can be written member by
     member in sorted key order (prev, record, seq) around the record's canonical JSON."""
-    hashed = f'{{"prev":"{prev}","record":{canonical_json(dumped)},"seq":{seq:d}}}'
+    hashed = f'{{"prev":"{prev}","record":{canonical_tree(dumped)},"seq":{seq:d}}}'
     return Entry(seq, prev, sha256_hex(hashed), hashed)
 
 
@@ -314,7 +315,7 @@ def _chained_entry(number: int, text: str, prev: str,
         raise LineageError(number, "prev does not match the hash of the line before", "chain")
     body = {k: v for k, v in raw.items() if k in ("genesis", "record")}
     try:
-        hashed = canonical_json({"seq": raw["seq"], "prev": prev, **body})
+        hashed = canonical_tree({"seq": raw["seq"], "prev": prev, **body})
     except ValueError:
         raise LineageError(number, "holds a number JSON cannot represent (NaN or "
                            "Infinity)", "malformed") from None
@@ -399,7 +400,7 @@ def _record_at(entries: list[tuple[dict[str, Any], Entry]], position: int) -> He
         raise LineageError(
             line, f"not a valid record at {violation.field}: {violation.detail}", "schema"
         ) from None
-    if record.model_dump(mode="json") != raw:
+    if not as_sent(record, raw) and record.model_dump(mode="json") != raw:
         raise LineageError(line, "record is not in canonical form", "schema")
     return record
 
@@ -440,7 +441,7 @@ def _match(
             # equal to this very entry.
             continue
         # Compared as canonical text: a dict comparison would take 1.0 for 1.
-        expected = canonical_json(record.model_dump(mode="json"))
+        expected = canonical_tree(record.model_dump(mode="json"))
         entry = entries[position + offset][1]
         if not entry.is_record or entry.record_text != expected:
             raise LineageError(

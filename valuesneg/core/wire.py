@@ -12,10 +12,15 @@ from typing import Any
 from pydantic_core import SchemaSerializer
 
 from .errors import Code, ProtocolViolation
-from .records import RECORD_TYPES, Header, parse_record
+from .records import PARTY_KINDS, RECORD_TYPES, Header, parse_record
 
 # How many fields each record type has (a wire dump of a complete record has one key each).
 _FIELD_COUNT: Mapping[type[Header], int] = {t: len(t.model_fields) for t in RECORD_TYPES}
+# The kinds a party may send: every field strict, none a float, nested parts without
+# defaults. For these a dict naming every field validates only to a record that dumps back
+# to that very dict, and a record's dump validates back to it (``wire_form``, ``as_sent``).
+_IDENTITY_TYPES = frozenset(
+    t for t in RECORD_TYPES if t.model_fields["kind"].default in PARTY_KINDS)
 _SERIALIZERS: Mapping[type, SchemaSerializer] = {
     t: t.__pydantic_serializer__ for t in RECORD_TYPES}
 
@@ -34,11 +39,19 @@ def wire_form(record: object, seq: int) -> tuple[Header, dict[str, Any]]:
     fields are strict, so a ledger hashes it instead of serialising the record again.
     """
     valid, wire = _revalidated_wire(record, seq)
-    if type(record) is not type(valid) or len(wire) != _FIELD_COUNT[type(valid)]:
+    if type(record) is not type(valid) or not as_sent(valid, wire):
         # A subclass (which may serialise itself its own way) or a record missing a
         # defaulted field: its dump is not the validated record's; serialise that one.
         wire = valid.model_dump(mode="json")
     return valid, wire
+
+
+def as_sent(record: Header, raw: dict[str, Any]) -> bool:
+    """Whether ``record``, validated from ``raw``, dumps to ``raw`` without being dumped: so
+    when it is of a party kind and ``raw`` names every field (a defaulted one left out would
+    come back in the dump)."""
+    kind = type(record)
+    return kind in _IDENTITY_TYPES and len(raw) == _FIELD_COUNT[kind]
 
 
 def _revalidated_wire(record: object, seq: int) -> tuple[Header, dict[str, Any]]:
