@@ -233,7 +233,7 @@ def _propose(
     first = state.first_proposal
     if record.sender not in first:
         first = {**first, record.sender: record.tick}
-    pending = tuple(p for p in step.facts.claimants if p != record.sender)
+    pending = step.facts.others[record.sender]  # a proposer is always a claimant
     asks = {**state.asks, record.sender: allocation}
     step.change(phase=Phase.PROPOSED,
         proposal=proposal,

@@ -159,8 +159,8 @@ def check_reply(step: Step, record: Header) -> Proposal:
         raise step.violation(
             Code.STALE_REPLY, "reply_to", f"the proposal on the table is seq {proposal.seq}"
         )
-    deadline = step.deadline()
-    if deadline is not None and record.tick > deadline:
+    deadline = proposal.tick + step.facts.timeout_ticks  # ``state.deadline`` while proposed
+    if record.tick > deadline:
         raise step.violation(Code.TIMED_OUT, "tick", f"deadline was tick {deadline}")
     return proposal
 

@@ -314,7 +314,9 @@ def parse_record(data: str | bytes | dict[str, object]) -> Header:
         raw = data if isinstance(data, dict) else strict_json.loads(data)
     except strict_json.JsonInputError as error:
         raise ProtocolViolation(Code.SCHEMA, "(record)", str(error)) from None
-    _check_kind(raw)
+    kind = raw.get("kind") if type(raw) is dict else None
+    if not (type(kind) is str and kind in _PARTY_KIND_SET):  # nothing to say about a party kind
+        _check_kind(raw)
     try:
         return _validate(raw)
     except ValidationError as error:
@@ -331,8 +333,6 @@ def _check_kind(raw: object) -> None:
             Code.SCHEMA, "(record)", f"a record is a JSON object, not {_json_type(raw)}"
         )
     kind = raw.get("kind")
-    if type(kind) is str and kind in _PARTY_KIND_SET:
-        return  # the common case, which none of the checks below refuses
     if isinstance(kind, str) and kind in CORE_KINDS and raw.get("sender") != CORE:
         raise ProtocolViolation(
             Code.FORGED_CORE_RECORD, "kind", f"only the core sends {kind} records"

@@ -32,6 +32,8 @@ class Facts:
         policy = terms.policy
         # Each claimant's tiers on the contested dimensions it claims: a request's ``tiers``
         # must be exactly this mapping (what the party's view shows as ``my_tiers``).
+        # Who awaits a claimant's proposal: the other claimants, in order.
+        self.others = {p: tuple(q for q in terms.claimants if q != p) for p in terms.claimants}
         self.tiers = {
             p: {d: policy.tier_of(p, d) for d in terms.contested if p in terms.contested[d]}
             for p in terms.claimants
@@ -80,7 +82,9 @@ class Step:
 
     def take(self, record: Header) -> None:
         """Append a party's record (its checks so far passed): the clock and seq move on."""
-        self.change(tick=record.tick, next_seq=record.seq + 1)
+        # The first change of a party's step: the copy ``change`` would make.
+        self.state = evolved(self.state, tick=record.tick, next_seq=record.seq + 1)
+        self._own = True
         self.out.append(record)
 
     def emit(self, record_type: type[Header], **fields: Any) -> Header:
