@@ -110,12 +110,12 @@ def make_entry(seq: int, prev: str, body: dict[str, Any]) -> Entry:
     return Entry(seq, prev, sha256_hex(hashed), hashed)
 
 
-def _record_entry(seq: int, prev: str, dumped: dict[str, Any]) -> Entry:
+def _record_entry(seq: int, prev: str, dumped: dict[str, Any], sig: str | None = None) -> Entry:
     """``make_entry(seq, prev, {"record": dumped})`` for a validated record: ``seq`` is a
     plain int and ``prev`` a hex digest, so the canonical object can be written member by
     member in sorted key order (prev, record, seq) around the record's canonical JSON."""
     hashed = f'{{"prev":"{prev}","record":{canonical_tree(dumped)},"seq":{seq:d}}}'
-    return Entry(seq, prev, sha256_hex(hashed), hashed)
+    return Entry(seq, prev, sha256_hex(hashed), hashed, sig)
 
 
 def genesis_body(terms: Terms, keys: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -314,15 +314,19 @@ def _chained_entry(number: int, text: str, prev: str,
         )
     if raw["prev"] != prev:
         raise LineageError(number, "prev does not match the hash of the line before", "chain")
-    body = {k: v for k, v in raw.items() if k in ("genesis", "record")}
     try:
-        hashed = canonical_tree({"seq": raw["seq"], "prev": prev, **body})
+        if "record" in raw:
+            # ``seq`` is a plain int and ``prev`` a hex digest (the hash checked on the line
+            # before, or the genesis's zeros): the wrapper is written as the ledger wrote it.
+            entry = _record_entry(raw["seq"], prev, raw["record"], sig)
+        else:
+            hashed = canonical_tree({"seq": raw["seq"], "prev": prev, "genesis": raw["genesis"]})
+            entry = Entry(raw["seq"], prev, sha256_hex(hashed), hashed, sig)
     except ValueError:
         raise LineageError(number, "holds a number JSON cannot represent (NaN or "
                            "Infinity)", "malformed") from None
-    if raw["hash"] != sha256_hex(hashed):
+    if raw["hash"] != entry.hash:
         raise LineageError(number, "hash does not match the entry's content (edited)", "hash")
-    entry = Entry(raw["seq"], prev, raw["hash"], hashed, sig)
     if entry.line() != text:
         raise LineageError(number, "entry is not in canonical form (re-serialised, its "
                            "bytes differ)", "canonical")
