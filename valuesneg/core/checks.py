@@ -193,7 +193,7 @@ def share_of(step: Step, dim: str, share: Mapping[str, int], field: str) -> dict
         raise step.violation(
             Code.BAD_ALLOCATION, f"{field}.{dim}", f"shares must add up to {units}"
         )
-    return {party: int(share.get(party, 0)) for party in facts.contested[dim]}
+    return {party: share.get(party, 0) for party in facts.contested[dim]}  # strict ints
 
 
 def check_tiers(step: Step, record: Request) -> None:
