@@ -38,7 +38,7 @@ from .ids import CORE
 from .machine import Negotiation
 from .records import Header, Outcome, Refuse, Revocation, parse_record
 from .terms import Terms
-from .wire import as_sent
+from .wire import as_sent, wire_form
 
 FORMAT = "valuesneg-lineage/1"
 # (signer id, bytes to sign) -> hex Ed25519 signature; supplied by an adapter.
@@ -194,8 +194,9 @@ class Ledger:
     def apply(self, record: Header) -> tuple[Entry, ...]:
         # The core hands back the wire form it validated the record from, so the record is
         # serialised once for both validation and hashing.
-        records, wire = self.negotiation.apply_with_wire(record)
-        return self._chain(records, wire)
+        negotiation = self.negotiation
+        valid, wire = wire_form(record, negotiation.state.next_seq)  # apply_with_wire's parts
+        return self._chain(negotiation.apply_validated(valid), wire)
 
     def timeout(self, party: str, tick: int) -> tuple[Entry, ...]:
         return self._chain(self.negotiation.timeout(party, tick))

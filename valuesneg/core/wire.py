@@ -27,7 +27,7 @@ _SERIALIZERS: Mapping[type, SchemaSerializer] = {
 
 def revalidated(record: object, seq: int) -> Header:
     """The record as the schema sees it (a violation is reported at ``seq``)."""
-    return _revalidated_wire(record, seq)[0]
+    return wire_form(record, seq)[0]
 
 
 def wire_form(record: object, seq: int) -> tuple[Header, dict[str, Any]]:
@@ -38,7 +38,23 @@ def wire_form(record: object, seq: int) -> tuple[Header, dict[str, Any]]:
     re-validating a dump is the identity on it for every kind a party may send, all of whose
     fields are strict, so a ledger hashes it instead of serialising the record again.
     """
-    valid, wire = _revalidated_wire(record, seq)
+    if not isinstance(record, Header):
+        raise ProtocolViolation(Code.SCHEMA, "(record)", "not a record", seq=seq)
+    serializer = _SERIALIZERS.get(type(record))
+    try:
+        # A record of exactly one of the record types is dumped by that type's serializer,
+        # as its ``model_dump`` would (without that method's wrapper, on every record).
+        wire = (serializer.to_python(record, mode="json", warnings=False)
+                if serializer is not None
+                else record.model_dump(mode="json", warnings=False))
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ProtocolViolation(Code.SCHEMA, "(record)", f"cannot serialise: {error}",
+                                seq=seq) from None
+    try:
+        valid = parse_record(wire)
+    except ProtocolViolation as violation:
+        violation.seq = seq
+        raise
     if type(record) is not type(valid) or not as_sent(valid, wire):
         # A subclass (which may serialise itself its own way) or a record missing a
         # defaulted field: its dump is not the validated record's; serialise that one.
@@ -52,26 +68,6 @@ def as_sent(record: Header, raw: dict[str, Any]) -> bool:
     come back in the dump)."""
     kind = type(record)
     return kind in _IDENTITY_TYPES and len(raw) == _FIELD_COUNT[kind]
-
-
-def _revalidated_wire(record: object, seq: int) -> tuple[Header, dict[str, Any]]:
-    if not isinstance(record, Header):
-        raise ProtocolViolation(Code.SCHEMA, "(record)", "not a record", seq=seq)
-    serializer = _SERIALIZERS.get(type(record))
-    try:
-        # A record of exactly one of the record types is dumped by that type's serializer,
-        # as its ``model_dump`` would (without that method's wrapper, on every record).
-        dumped = (serializer.to_python(record, mode="json", warnings=False)
-                  if serializer is not None
-                  else record.model_dump(mode="json", warnings=False))
-    except (TypeError, ValueError, AttributeError) as error:
-        raise ProtocolViolation(Code.SCHEMA, "(record)", f"cannot serialise: {error}",
-                                seq=seq) from None
-    try:
-        return parse_record(dumped), dumped
-    except ProtocolViolation as violation:
-        violation.seq = seq
-        raise
 
 
 def kind_of(record: Header) -> str:
