@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import checks, grants, settle
 from .cycles import reaches
 from .errors import Code
-from .fast import built, evolved
+from .fast import built
 from .records import (
     Accept,
     Allocation,
@@ -58,12 +58,14 @@ def counter(step: Step, record: Counter) -> None:
         raise step.violation(
             Code.PROJECTION_MISMATCH, "dimension", f"{record.dimension!r} is not contested"
         )
-    merged = {**proposal.allocation, record.dimension: dict(record.value)}
-    allocation = checks.allocation(step, merged, f"value({record.dimension})")
-    if allocation == proposal.allocation:
+    # Only the countered dimension is new: the others are the proposal's, checked already.
+    dim, current = record.dimension, proposal.allocation
+    share = checks.share_of(step, dim, record.value, f"value({dim})")
+    if share == current[dim]:
         raise step.violation(Code.EMPTY_COUNTER, "value", "the counter changes nothing")
+    allocation = {d: share if d == dim else current[d] for d in current}
     step.rationale(record, record.rationale, "rationale")
-    step.state = evolved(step.state, rounds=step.state.rounds + 1)
+    step.change(rounds=step.state.rounds + 1)
     if not _cap_reached(step):
         _propose(
             step, record, allocation, proposal.duration, proposal.reservation,
@@ -79,7 +81,7 @@ def accept(step: Step, record: Accept) -> None:
     state = step.state
     accepted = (*state.accepted, record.sender)
     pending = tuple(p for p in state.pending if p != record.sender)
-    step.state = evolved(state, accepted=accepted, pending=pending)
+    step.change(accepted=accepted, pending=pending)
     if _agreed(step):
         _settle(step, settle.agreed(step.terms, proposal.allocation), proposal)
 
@@ -89,7 +91,7 @@ def defer(step: Step, record: Defer) -> None:
     checks.check_reply(step, record)
     step.rationale(record, record.rationale, "rationale")
     # A defer costs a round, so deferring forever cannot dodge the round cap.
-    step.state = evolved(step.state, rounds=step.state.rounds + 1)
+    step.change(rounds=step.state.rounds + 1)
     _cap_reached(step)
 
 
@@ -126,7 +128,7 @@ def silence(step: Step, party: str, tick: int) -> None:
         raise step.violation(
             Code.TICK_TOO_FAR, "tick", f"a timeout is recorded at tick {deadline + 1}"
         )
-    step.state = evolved(state, tick=tick)
+    step.change(tick=tick)
     reply_to = state.proposal.seq if state.proposal else None
     step.emit(
         Refuse,
@@ -144,7 +146,7 @@ def _skip_proposer(step: Step, party: str) -> None:
     """A silent proposer loses its turn (and a round) to the next claimant."""
     claimants = step.terms.claimants
     after = claimants[(claimants.index(party) + 1) % len(claimants)]
-    step.state = evolved(step.state, rounds=step.state.rounds + 1, next_proposer=after)
+    step.change(rounds=step.state.rounds + 1, next_proposer=after)
     _cap_reached(step)
 
 
@@ -168,7 +170,7 @@ def _break_cycle(step: Step, record: Refuse) -> None:
     _check_shown_waits(step, record)
     # The tier-break settles this negotiation, so it waits on nothing any more: the shown
     # edges are evidence for the break, never accepted as standing dependencies.
-    step.state = evolved(step.state, rounds=step.state.rounds + 1)
+    step.change(rounds=step.state.rounds + 1)
     _settle(
         step,
         settle.by_terminal_rules(step.terms, step.state.first_proposal),
@@ -196,12 +198,11 @@ def _refused(step: Step, party: str) -> None:
     assert proposal is not None
     refused = (*state.refused, party)
     pending = tuple(p for p in state.pending if p != party)
-    step.state = evolved(state, refused=refused, pending=pending, rounds=state.rounds + 1)
+    step.change(refused=refused, pending=pending, rounds=state.rounds + 1)
     if _cap_reached(step):
         return
     if not _can_still_agree(step):
-        step.state = evolved(step.state,
-            phase=Phase.OPEN,
+        step.change(phase=Phase.OPEN,
             proposal=None,
             pending=(),
             accepted=(),
@@ -232,10 +233,9 @@ def _propose(
     first = state.first_proposal
     if record.sender not in first:
         first = {**first, record.sender: record.tick}
-    pending = tuple(p for p in step.facts.claimants if p != record.sender)
+    pending = step.facts.others[record.sender]  # a proposer is always a claimant
     asks = {**state.asks, record.sender: allocation}
-    step.state = evolved(state,
-        phase=Phase.PROPOSED,
+    step.change(phase=Phase.PROPOSED,
         proposal=proposal,
         pending=pending,
         accepted=(),
@@ -300,7 +300,7 @@ def _settle(
         justification=justification,
     )
     assert isinstance(outcome, Outcome)
-    step.state = evolved(step.state, phase=Phase.SETTLED, outcome=outcome, pending=())
+    step.change(phase=Phase.SETTLED, outcome=outcome, pending=())
     agreed = settlement.terminal == "agreement" and proposal is not None
     duration = proposal.duration if agreed and proposal else terms.policy.grant_duration_cap
     clause = (

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 
 from .cycles import find_cycle
 from .errors import Code
-from .fast import evolved
 from .ids import CORE
 from .records import (
     CORE_KINDS,
@@ -52,7 +51,8 @@ def check_header(step: Step, record: Header, kind: str) -> None:
         )
     if record.tick < state.tick:
         raise step.violation(Code.TICK_REGRESSED, "tick", f"{record.tick} < {state.tick}")
-    check_jump(step, record.tick)
+    if state.phase is not Phase.PROPOSED:  # a reply's deadline is checked with the reply
+        check_jump(step, record.tick)
     version = state.envelopes[record.sender].version
     if record.envelope_version != version:
         # The full value, so an agent (or a person using `check`) can paste it back.
@@ -159,8 +159,8 @@ def check_reply(step: Step, record: Header) -> Proposal:
         raise step.violation(
             Code.STALE_REPLY, "reply_to", f"the proposal on the table is seq {proposal.seq}"
         )
-    deadline = step.deadline()
-    if deadline is not None and record.tick > deadline:
+    deadline = proposal.tick + step.facts.timeout_ticks  # ``state.deadline`` while proposed
+    if record.tick > deadline:
         raise step.violation(Code.TIMED_OUT, "tick", f"deadline was tick {deadline}")
     return proposal
 
@@ -168,33 +168,32 @@ def check_reply(step: Step, record: Header) -> Proposal:
 def allocation(step: Step, proposed: Mapping[str, Mapping[str, int]], field: str) -> Allocation:
     """A proposed division of the contested units, complete and with every share owed."""
     facts = step.facts
-    claimant_sets, all_units = facts.claimant_sets, facts.units
-    for dim, share in proposed.items():
-        claimants = claimant_sets.get(dim)
-        if claimants is None:
-            raise step.violation(
-                Code.BAD_ALLOCATION, f"{field}.{dim}", f"{dim!r} is not contested"
-            )
-        if not claimants.issuperset(share):
-            party = next(p for p in share if p not in claimants)
-            raise step.violation(
-                Code.BAD_ALLOCATION,
-                f"{field}.{dim}.{party}",
-                f"{party!r} does not claim {dim!r}",
-            )
-        units = all_units[dim]
-        if sum(share.values()) != units:
-            raise step.violation(
-                Code.BAD_ALLOCATION, f"{field}.{dim}", f"shares must add up to {units}"
-            )
+    checked = {dim: share_of(step, dim, units, field) for dim, units in proposed.items()}
     if len(proposed) != len(facts.contested):  # every key is contested: some are missing
         missing = [d for d in facts.contested if d not in proposed]
         raise step.violation(Code.BAD_ALLOCATION, field, f"no share for {missing[0]!r}")
     # settle.full_allocation, with every dimension known to be present.
-    return {
-        dim: {party: int(proposed[dim].get(party, 0)) for party in claimants}
-        for dim, claimants in facts.contested.items()
-    }
+    return {dim: checked[dim] for dim in facts.contested}
+
+
+def share_of(step: Step, dim: str, share: Mapping[str, int], field: str) -> dict[str, int]:
+    """One dimension of a proposed division: a contested dimension, only its claimants, its
+    units in all; normalised to one entry per claimant, in the terms' order."""
+    facts = step.facts
+    claimants = facts.claimant_sets.get(dim)
+    if claimants is None:
+        raise step.violation(Code.BAD_ALLOCATION, f"{field}.{dim}", f"{dim!r} is not contested")
+    if not claimants.issuperset(share):
+        party = next(p for p in share if p not in claimants)
+        raise step.violation(
+            Code.BAD_ALLOCATION, f"{field}.{dim}.{party}", f"{party!r} does not claim {dim!r}"
+        )
+    units = facts.units[dim]
+    if sum(share.values()) != units:
+        raise step.violation(
+            Code.BAD_ALLOCATION, f"{field}.{dim}", f"shares must add up to {units}"
+        )
+    return {party: share.get(party, 0) for party in facts.contested[dim]}  # strict ints
 
 
 def check_tiers(step: Step, record: Request) -> None:
@@ -276,7 +275,7 @@ def check_dependencies(step: Step, record: Request) -> None:
     cycle = find_cycle(edges)
     if cycle:
         raise step.violation(Code.DEPENDENCY_CYCLE, "depends_on", " -> ".join(cycle))
-    step.state = evolved(step.state, dependencies=frozenset(edges))
+    step.change(dependencies=frozenset(edges))
 
 
 def check_scope(step: Step, scope: Mapping[str, tuple[str, ...]]) -> None:

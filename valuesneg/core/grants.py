@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from . import checks
 from .errors import Code
-from .fast import evolved
 from .records import Ack, Commit, EnvelopeUpdate, Grant, Preemption, Revocation
 from .state import GrantState, Proposal, owed_acks
 from .step import Step
@@ -45,7 +44,7 @@ def issue(
     )
     assert isinstance(grant, Grant)
     grants = {**step.state.grants, grant.grant_id: GrantState(grant)}
-    step.state = evolved(step.state, grants=grants)
+    step.change(grants=grants)
     return grant
 
 
@@ -53,7 +52,7 @@ def end(step: Step, grant_id: str, how: str) -> None:
     """Mark a grant ended (``how``: revocation, expiry, preemption or envelope_change); its
     holder then owes an ack."""
     grants = {**step.state.grants, grant_id: replace(step.state.grants[grant_id], ended_by=how)}
-    step.state = evolved(step.state, grants=grants)
+    step.change(grants=grants)
 
 
 def commit(step: Step, record: Commit) -> None:
@@ -99,7 +98,7 @@ def ack(step: Step, record: Ack) -> None:
             Code.NOTHING_TO_ACK, "grant_id", f"{record.grant_id!r} has not ended or is acked"
         )
     grants = {**step.state.grants, record.grant_id: replace(grant_state, acked=True)}
-    step.state = evolved(step.state, grants=grants)
+    step.change(grants=grants)
 
 
 def revocation(step: Step, record: Revocation) -> None:
@@ -157,7 +156,7 @@ def envelope(step: Step, record: EnvelopeUpdate) -> None:
     new = Envelope(scope=record.scope)
     if new.version == step.state.envelopes[record.sender].version:
         raise step.violation(Code.ILLEGAL_TRANSITION, "scope", "the envelope is unchanged")
-    step.state = evolved(step.state, envelopes={**step.state.envelopes, record.sender: new})
+    step.change(envelopes={**step.state.envelopes, record.sender: new})
     for grant_state in list(step.state.grants.values()):
         grant = grant_state.grant
         if grant_state.ended_by is None and record.sender in (grant.grantee, *grant.grantors):
@@ -183,7 +182,7 @@ def expire(step: Step, tick: int) -> None:
     if tick > last:
         # Time passes to an expiry, never beyond the last one: nothing is left to end.
         raise step.violation(Code.TICK_TOO_FAR, "tick", f"the last grant expires at {last}")
-    step.state = evolved(step.state, tick=tick)
+    step.change(tick=tick)
     for grant_state in ended:
         grant = grant_state.grant
         step.emit(Revocation, grant_id=grant.grant_id, clause=step.terms.policy.clauses.expiry)

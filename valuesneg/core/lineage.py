@@ -32,12 +32,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import strict_json
-from .canonical import GENESIS_PREV, canonical_json, sha256_hex
+from .canonical import GENESIS_PREV, canonical_json, canonical_tree, sha256_hex
 from .errors import ProtocolViolation
 from .ids import CORE
 from .machine import Negotiation
 from .records import Header, Outcome, Refuse, Revocation, parse_record
 from .terms import Terms
+from .wire import as_sent, wire_form
 
 FORMAT = "valuesneg-lineage/1"
 # (signer id, bytes to sign) -> hex Ed25519 signature; supplied by an adapter.
@@ -109,12 +110,12 @@ def make_entry(seq: int, prev: str, body: dict[str, Any]) -> Entry:
     return Entry(seq, prev, sha256_hex(hashed), hashed)
 
 
-def _record_entry(seq: int, prev: str, dumped: dict[str, Any]) -> Entry:
+def _record_entry(seq: int, prev: str, dumped: dict[str, Any], sig: str | None = None) -> Entry:
     """``make_entry(seq, prev, {"record": dumped})`` for a validated record: ``seq`` is a
     plain int and ``prev`` a hex digest, so the canonical object can be written member by
     member in sorted key order (prev, record, seq) around the record's canonical JSON."""
-    hashed = f'{{"prev":"{prev}","record":{canonical_json(dumped)},"seq":{seq:d}}}'
-    return Entry(seq, prev, sha256_hex(hashed), hashed)
+    hashed = f'{{"prev":"{prev}","record":{canonical_tree(dumped)},"seq":{seq:d}}}'
+    return Entry(seq, prev, sha256_hex(hashed), hashed, sig)
 
 
 def genesis_body(terms: Terms, keys: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -193,8 +194,9 @@ class Ledger:
     def apply(self, record: Header) -> tuple[Entry, ...]:
         # The core hands back the wire form it validated the record from, so the record is
         # serialised once for both validation and hashing.
-        records, wire = self.negotiation.apply_with_wire(record)
-        return self._chain(records, wire)
+        negotiation = self.negotiation
+        valid, wire = wire_form(record, negotiation.state.next_seq)  # apply_with_wire's parts
+        return self._chain(negotiation.apply_validated(valid), wire)
 
     def timeout(self, party: str, tick: int) -> tuple[Entry, ...]:
         return self._chain(self.negotiation.timeout(party, tick))
@@ -211,11 +213,13 @@ class Ledger:
         for record in records:
             dumped = first if first is not None else record.model_dump(mode="json")
             first = None
-            entry = self._signed(_record_entry(record.seq, prev, dumped), record.sender)
-            self.entries.append(entry)
-            self.records.append(record)
+            entry = _record_entry(record.seq, prev, dumped)
+            if self.sign is not None:
+                entry = self._signed(entry, record.sender)
             added.append(entry)
             prev = entry.hash
+        self.entries.extend(added)
+        self.records.extend(records)
         return tuple(added)
 
 
@@ -265,7 +269,8 @@ def verify_lines(lines: Iterable[str], *, require_outcome: bool = True) -> Verif
     while position < len(entries):
         record = _record_at(entries, position)
         produced = _feed(negotiation, record, position)
-        _match(entries, position, produced, record)
+        if len(produced) != 1 or produced[0] is not record:  # else nothing new to compare
+            _match(entries, position, produced, record)
         records.extend(produced)
         position += len(produced)
     if require_outcome and negotiation.outcome is None:
@@ -310,15 +315,19 @@ def _chained_entry(number: int, text: str, prev: str,
         )
     if raw["prev"] != prev:
         raise LineageError(number, "prev does not match the hash of the line before", "chain")
-    body = {k: v for k, v in raw.items() if k in ("genesis", "record")}
     try:
-        hashed = canonical_json({"seq": raw["seq"], "prev": prev, **body})
+        if "record" in raw:
+            # ``seq`` is a plain int and ``prev`` a hex digest (the hash checked on the line
+            # before, or the genesis's zeros): the wrapper is written as the ledger wrote it.
+            entry = _record_entry(raw["seq"], prev, raw["record"], sig)
+        else:
+            hashed = canonical_tree({"seq": raw["seq"], "prev": prev, "genesis": raw["genesis"]})
+            entry = Entry(raw["seq"], prev, sha256_hex(hashed), hashed, sig)
     except ValueError:
         raise LineageError(number, "holds a number JSON cannot represent (NaN or "
                            "Infinity)", "malformed") from None
-    if raw["hash"] != sha256_hex(hashed):
+    if raw["hash"] != entry.hash:
         raise LineageError(number, "hash does not match the entry's content (edited)", "hash")
-    entry = Entry(raw["seq"], prev, raw["hash"], hashed, sig)
     if entry.line() != text:
         raise LineageError(number, "entry is not in canonical form (re-serialised, its "
                            "bytes differ)", "canonical")
@@ -397,7 +406,7 @@ def _record_at(entries: list[tuple[dict[str, Any], Entry]], position: int) -> He
         raise LineageError(
             line, f"not a valid record at {violation.field}: {violation.detail}", "schema"
         ) from None
-    if record.model_dump(mode="json") != raw:
+    if not as_sent(record, raw) and record.model_dump(mode="json") != raw:
         raise LineageError(line, "record is not in canonical form", "schema")
     return record
 
@@ -438,7 +447,7 @@ def _match(
             # equal to this very entry.
             continue
         # Compared as canonical text: a dict comparison would take 1.0 for 1.
-        expected = canonical_json(record.model_dump(mode="json"))
+        expected = canonical_tree(record.model_dump(mode="json"))
         entry = entries[position + offset][1]
         if not entry.is_record or entry.record_text != expected:
             raise LineageError(

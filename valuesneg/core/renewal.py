@@ -8,7 +8,6 @@ from dataclasses import replace
 
 from . import checks, grants
 from .errors import Code
-from .fast import evolved
 from .records import Accept, Denial, Header, Refuse, Request
 from .state import RENEWABLE_ENDINGS, GrantState, Renewal
 from .step import Step
@@ -43,7 +42,7 @@ def request(step: Step, record: Request) -> None:
         raise step.violation(Code.OUTSIDE_ENVELOPE, "projection",
                              f"{dim!r} is outside {grant.grantee!r}'s envelope now")
     step.rationale(record, record.rationale, "rationale")
-    step.state = evolved(step.state, renewal=Renewal(
+    step.change(renewal=Renewal(
         record.seq, grant.grant_id, record.duration, grant.grantors))
 
 
@@ -66,10 +65,10 @@ def accept(step: Step, record: Accept) -> None:
     step.rationale(record, record.rationale, "rationale")
     pending = tuple(p for p in renewal.pending if p != record.sender)
     if pending:  # every grantor of the grant must agree to give it again
-        step.state = evolved(step.state, renewal=replace(renewal, pending=pending))
+        step.change(renewal=replace(renewal, pending=pending))
         return
     grant = step.state.grants[renewal.grant_id].grant
-    step.state = evolved(step.state, renewal=None,
+    step.change(renewal=None,
                         renewed=step.state.renewed | {renewal.grant_id})
     grants.issue(step, grant.dimension, grant.grantee, grant.units, renewal.duration,
                  (step.terms.policy.clauses.agreement,), None, reply_to=renewal.seq)
@@ -82,7 +81,7 @@ def refuse(step: Step, record: Refuse) -> None:
         raise step.violation(Code.NO_CYCLE, "cycle", "a renewal opens no negotiation")
     step.rationale(record, record.reasons, "reasons")
     grant = step.state.grants[renewal.grant_id].grant
-    step.state = evolved(step.state, renewal=None,
+    step.change(renewal=None,
                         renewed=step.state.renewed | {renewal.grant_id})
     step.emit(Denial, party=grant.grantee, dimension=grant.dimension,
               requested=grant.units, granted=0, clauses=record.reasons, reply_to=renewal.seq)

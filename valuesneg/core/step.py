@@ -32,6 +32,8 @@ class Facts:
         policy = terms.policy
         # Each claimant's tiers on the contested dimensions it claims: a request's ``tiers``
         # must be exactly this mapping (what the party's view shows as ``my_tiers``).
+        # Who awaits a claimant's proposal: the other claimants, in order.
+        self.others = {p: tuple(q for q in terms.claimants if q != p) for p in terms.claimants}
         self.tiers = {
             p: {d: policy.tier_of(p, d) for d in terms.contested if p in terms.contested[d]}
             for p in terms.claimants
@@ -52,7 +54,15 @@ class Facts:
 
 
 class Step:
-    """One transition in progress: a scratch state and the records it will append."""
+    """One transition in progress: a scratch state and the records it will append.
+
+    The scratch state is copied from the committed one at its first ``change`` and written
+    in place after that: the copy is this step's alone until the machine adopts it (and is
+    dropped with the step if a handler raises), so a record costs one copy of the state
+    however many of its fields the handlers replace. Handlers read ``step.state`` afresh
+    after a change rather than through an alias taken before it."""
+
+    __slots__ = ("_own", "facts", "out", "seq", "state", "terms")
 
     def __init__(self, terms: Terms, state: State, facts: Facts) -> None:
         self.terms = terms
@@ -60,10 +70,21 @@ class Step:
         self.facts = facts
         self.out: list[Header] = []
         self.seq = state.next_seq  # the position a refusal is reported at
+        self._own = False  # whether ``state`` is already this step's private copy
+
+    def change(self, **changes: Any) -> None:
+        """Replace fields of the scratch state (``dataclasses.replace`` semantics)."""
+        if self._own:
+            self.state.__dict__.update(changes)
+        else:
+            self.state = evolved(self.state, **changes)
+            self._own = True
 
     def take(self, record: Header) -> None:
         """Append a party's record (its checks so far passed): the clock and seq move on."""
-        self.state = evolved(self.state, tick=record.tick, next_seq=self.state.next_seq + 1)
+        # The first change of a party's step: the copy ``change`` would make.
+        self.state = evolved(self.state, tick=record.tick, next_seq=record.seq + 1)
+        self._own = True
         self.out.append(record)
 
     def emit(self, record_type: type[Header], **fields: Any) -> Header:
@@ -76,7 +97,7 @@ class Step:
             tick=state.tick,
             **fields,
         )
-        self.state = evolved(state, next_seq=state.next_seq + 1)
+        self.change(next_seq=state.next_seq + 1)
         self.out.append(record)
         return record
 
@@ -92,7 +113,7 @@ class Step:
         # private ones are those in the vocabulary's private set.)
         newly = self.facts.private.intersection(ids)
         if newly and not newly <= state.revealed:
-            self.state = evolved(state, revealed=state.revealed | newly)
+            self.change(revealed=state.revealed | newly)
 
     def deadline(self) -> int | None:
         return deadline(self.terms, self.state)

@@ -86,7 +86,7 @@ def _parse(text: str, decoder: json.JSONDecoder) -> Any:
             raise JsonInputError("not valid JSON: Unexpected UTF-8 BOM (decode using "
                                  "utf-8-sig)", "line 1 column 1")
     try:
-        value = decoder.decode(text)
+        value = _decoded(text, decoder)
     except JsonInputError:
         raise
     except json.JSONDecodeError as error:
@@ -99,6 +99,17 @@ def _parse(text: str, decoder: json.JSONDecoder) -> Any:
     if strings or text.count("[") + text.count("{") > MAX_DEPTH:
         _check_tree(value, strings)
     return value
+
+
+def _decoded(text: str, decoder: json.JSONDecoder) -> Any:
+    """``decoder.decode(text)``: its C scanner straight away for text that is one JSON value
+    with no whitespace around it (a lineage line); anything else, or any error, through
+    ``decode`` itself, so what it accepts and the errors it names are the same."""
+    try:
+        value, end = decoder.scan_once(text, 0)  # type: ignore[attr-defined]
+    except (StopIteration, ValueError):
+        return decoder.decode(text)
+    return value if end == len(text) else decoder.decode(text)
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

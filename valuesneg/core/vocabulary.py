@@ -50,6 +50,18 @@ class Vocabulary(DerivedCache):
         return {entry.id: entry for entry in self.entries}
 
     @cached_property
+    def _public(self) -> frozenset[str]:
+        return frozenset(e.id for e in self.entries if not e.private)
+
+    @cached_property
+    def _citable(self) -> dict[str, frozenset[str]]:
+        # What each owner of private entries may cite before anything is revealed: the
+        # public ids and its own; anyone else, the public ids alone.
+        owners = {e.owner for e in self.entries if e.private and e.owner is not None}
+        return {owner: self._public | {e.id for e in self.entries if e.owner == owner}
+                for owner in owners}
+
+    @cached_property
     def version(self) -> str:
         return content_hash(self)
 
@@ -70,6 +82,12 @@ class Vocabulary(DerivedCache):
         A repeated id is refused rather than silently de-duplicated: the record is hashed as
         sent, and normalising it would make the lineage differ from what the agent said.
         """
+        if type(ids) is tuple:
+            # The common case in one set comparison: no repeat, and every id one the party
+            # may cite whatever has been revealed. Anything else is judged id by id below.
+            cited = set(ids)
+            if len(cited) == len(ids) and cited <= self._citable.get(party, self._public):
+                return
         seen: set[str] = set()
         index = self._index
         for position, entry_id in enumerate(ids):
