@@ -52,6 +52,24 @@ def kill_points(lines: list[str]) -> dict[str, int]:
             "last-entry": len(lines)}
 
 
+def decided_seqs(lines: list[str]) -> list[int]:
+    """The seqs of the parties' records before the outcome: each was one agent decision."""
+    records = [json.loads(line).get("record", {}) for line in lines]
+    return [r["seq"] for r in records[: kill_points(lines)["at-outcome"]]
+            if r.get("sender") not in (None, CORE)]
+
+
+def kill_campsite_at(point: str, seq: int, out: Path, run_keys: Path) -> None:
+    """Run the campsite scenario, scripted, into ``out`` and SIGKILL it at crash point
+    ``point`` of record ``seq``; the lineage then holds exactly ``seq`` entries."""
+    proc = subprocess.Popen(
+        command(point, seq, "run", str(SCENARIOS / "campsite_supplies.yaml"),
+                "--backend", "scripted", "--out", str(out), "--quiet", "--keys", str(run_keys)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert proc.wait(timeout=120) == -signal.SIGKILL, seq
+    assert len((out / "lineage.jsonl").read_text().splitlines()) == seq, seq
+
+
 @pytest.mark.parametrize("scenario", ["campsite_supplies", "supervised_operation"])
 def test_a_run_killed_anywhere_resumes_to_the_clean_lineage(
         scenario: str, clean: dict[str, list[str]], tmp_path: Path,
@@ -72,10 +90,7 @@ def test_a_run_killed_anywhere_resumes_to_the_clean_lineage(
         turns = [json.loads(line) for line in (out / "turns.jsonl").read_text().splitlines()]
         assert len({t["seq"] for t in turns}) == len(turns), name
         # No turn was decided twice, the one cut off before its consequences included.
-        records = [json.loads(line).get("record", {}) for line in expected]
-        decided = {r["seq"] for r in records[: kill_points(expected)["at-outcome"]]
-                   if r.get("sender") not in (None, CORE)}
-        assert decisions_per_seq(out) == dict.fromkeys(decided, 1), name
+        assert decisions_per_seq(out) == dict.fromkeys(decided_seqs(expected), 1), name
 
 
 def test_a_run_killed_between_deciding_and_applying_resumes_without_asking_again(
@@ -84,18 +99,10 @@ def test_a_run_killed_between_deciding_and_applying_resumes_without_asking_again
     """The other crash point of a turn: its record decided and checkpointed, not yet in the
     lineage. The resumed run applies the checkpointed record; the agent is not asked again."""
     expected = clean["campsite_supplies"]
-    records = [json.loads(line).get("record", {}) for line in expected]
-    decided = [r["seq"] for r in records[: kill_points(expected)["at-outcome"]]
-               if r.get("sender") not in (None, CORE)]
+    decided = decided_seqs(expected)
     for seq in (decided[0], decided[len(decided) // 2], decided[-1]):
         out = tmp_path / f"before-{seq}"
-        proc = subprocess.Popen(
-            command("before_applying", seq, "run", str(SCENARIOS / "campsite_supplies.yaml"),
-                    "--backend", "scripted", "--out", str(out), "--quiet",
-                    "--keys", str(run_keys)),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert proc.wait(timeout=120) == -signal.SIGKILL, seq
-        assert len((out / "lineage.jsonl").read_text().splitlines()) == seq, seq
+        kill_campsite_at("before_applying", seq, out, run_keys)
         assert main(["resume", str(out)]) == 0, seq
         assert (out / "lineage.jsonl").read_text().splitlines() == expected, seq
         assert decisions_per_seq(out) == dict.fromkeys(decided, 1), seq
@@ -109,18 +116,10 @@ def test_a_run_killed_between_deciding_and_checkpointing_asks_that_turn_once(
     The decision was never saved, so the resumed run asks for it (once); nothing the lineage
     holds is asked for or written again."""
     expected = clean["campsite_supplies"]
-    records = [json.loads(line).get("record", {}) for line in expected]
-    decided = [r["seq"] for r in records[: kill_points(expected)["at-outcome"]]
-               if r.get("sender") not in (None, CORE)]
+    decided = decided_seqs(expected)
     for seq in (decided[1], decided[-1]):
         out = tmp_path / f"decided-{seq}"
-        proc = subprocess.Popen(
-            command("decided", seq, "run", str(SCENARIOS / "campsite_supplies.yaml"),
-                    "--backend", "scripted", "--out", str(out), "--quiet",
-                    "--keys", str(run_keys)),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert proc.wait(timeout=120) == -signal.SIGKILL, seq
-        assert len((out / "lineage.jsonl").read_text().splitlines()) == seq, seq
+        kill_campsite_at("decided", seq, out, run_keys)
         assert decisions_per_seq(out)[seq] == 0, seq  # the killed process saved no decision
         assert main(["resume", str(out)]) == 0, seq
         assert (out / "lineage.jsonl").read_text().splitlines() == expected, seq
