@@ -133,6 +133,15 @@ class WebAnswerer:
 
 
 @dataclass
+class LineageTail:
+    """What a page has shown of a lineage being written: the bytes read so far and one line per
+    record in them, so each refresh reads only what was appended since the last one."""
+
+    offset: int = 0
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
 class LiveRun:
     """One negotiation the server drives, from its folder."""
 
@@ -145,6 +154,7 @@ class LiveRun:
     round: str = "-"
     finished: bool = False
     error: str | None = None
+    tail: LineageTail = field(default_factory=LineageTail)
     answerer: WebAnswerer = field(init=False)
 
     def __post_init__(self) -> None:

@@ -68,22 +68,29 @@ def _prompt(prompt: dict[str, Any], party: str) -> dict[str, Any]:
 
 
 def public_records(run: LiveRun) -> list[str]:
-    """One line per record so far, read from the lineage as it is written (a line being
-    written is skipped: the next update shows it)."""
+    """One line per record so far, read from the lineage as it is written: only the lines
+    appended since the last call are read (a line still being written is left for the next
+    update), so a refresh costs what the negotiation added, not its whole length."""
     path = run.folder / LINEAGE
     if not path.exists():
         return []
-    lines = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
+    tail = run.tail
+    if path.stat().st_size < tail.offset:  # rewritten shorter (a torn line dropped): read anew
+        tail.offset, tail.lines = 0, []
+    with path.open("rb") as handle:
+        handle.seek(tail.offset)
+        for raw in handle:
+            if not raw.endswith(b"\n"):
+                break
+            tail.offset += len(raw)
             try:
-                record = json.loads(line).get("record")
+                record = json.loads(raw).get("record")
                 if record is not None:
                     parsed = parse_record(record)
-                    lines.append(f"#{parsed.seq} {describe(parsed)}")
+                    tail.lines.append(f"#{parsed.seq} {describe(parsed)}")
             except (ValueError, AttributeError, ProtocolViolation):
                 continue
-    return lines
+    return list(tail.lines)
 
 
 def _outcome(run: LiveRun, party: str) -> dict[str, Any] | None:
