@@ -33,7 +33,7 @@ from typing import Any
 from valuesneg.agents.llama_child import PREFIX_BLOCK
 from valuesneg.agents.local_server import LocalModelServer, local_chat_model
 from valuesneg.agents.models import Message
-from valuesneg.agents.testing import first_option_prompts
+from valuesneg.orchestration.prompts import first_option_prompts
 
 ROOT = Path(__file__).resolve().parents[1]
 REUSED = re.compile(r"valuesneg prefix cache: reused (\d+) of (\d+) prompt tokens")

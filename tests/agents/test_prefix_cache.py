@@ -20,7 +20,7 @@ from valuesneg.agents.local_server import (
     prefix_reuse_default,
 )
 from valuesneg.agents.models import Message
-from valuesneg.agents.testing import first_option_prompts
+from valuesneg.orchestration.prompts import first_option_prompts
 
 SCENARIO = Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios" / \
     "campsite_supplies.yaml"

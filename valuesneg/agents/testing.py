@@ -79,27 +79,3 @@ class RecordingModel:
                  schema_name: str) -> ModelReply:
         self.sent.extend(m.content for m in messages)
         return self.inner.complete(messages, schema, schema_name=schema_name)
-
-
-def first_option_prompts(scenario_path: Any) -> list[tuple[str, str, dict[str, Any]]]:
-    """(party, prompt, schema) of every model call in a run of the scenario whose LLM parties each
-    take the first option offered: real prompts of real turns, with no model asked (the
-    prompt-cache test and benchmark replay them on the embedded model)."""
-    import json
-
-    from valuesneg.agents.factory import llm_agents
-    from valuesneg.orchestration.driver import Driver
-    from valuesneg.scenario import load_scenario
-
-    asked: list[tuple[str, str, dict[str, Any]]] = []
-
-    def first(messages: Sequence[Message], schema: Mapping[str, Any]) -> str:
-        option = schema["properties"]["choice"]["anyOf"][0]["properties"]
-        text = messages[-1].content  # "You are PARTY, negotiating ..."
-        asked.append((text.split()[2].rstrip(","), text, dict(schema)))
-        return json.dumps({"choice": {"option": option["option"]["enum"][0],
-                                      "rationale": option["rationale"]["items"]["enum"][:1]}})
-
-    scenario = load_scenario(scenario_path)
-    Driver(scenario.terms, llm_agents(scenario, FunctionModel(first)), wind_down=False).run()
-    return asked
