@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import SCENARIOS
-
 from valuesneg.cli import main
 from valuesneg.orchestration.run import LINEAGE
 from valuesneg.scenario import load_scenario
 from valuesneg.web.live import LiveRun
 from valuesneg.web.party import public_records
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "moral_graphs" / "scenarios"
 
 
 def live_run(folder: Path) -> LiveRun:
