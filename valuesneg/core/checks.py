@@ -51,8 +51,7 @@ def check_header(step: Step, record: Header, kind: str) -> None:
         )
     if record.tick < state.tick:
         raise step.violation(Code.TICK_REGRESSED, "tick", f"{record.tick} < {state.tick}")
-    if state.phase is not Phase.PROPOSED:  # a reply's deadline is checked with the reply
-        check_jump(step, record.tick)
+    check_jump(step, record.tick)
     version = state.envelopes[record.sender].version
     if record.envelope_version != version:
         # The full value, so an agent (or a person using `check`) can paste it back.
@@ -159,8 +158,8 @@ def check_reply(step: Step, record: Header) -> Proposal:
         raise step.violation(
             Code.STALE_REPLY, "reply_to", f"the proposal on the table is seq {proposal.seq}"
         )
-    deadline = proposal.tick + step.facts.timeout_ticks  # ``state.deadline`` while proposed
-    if record.tick > deadline:
+    deadline = step.deadline()
+    if deadline is not None and record.tick > deadline:
         raise step.violation(Code.TIMED_OUT, "tick", f"deadline was tick {deadline}")
     return proposal
 

@@ -133,8 +133,7 @@ class Negotiation:
         checks.check_sender(step, transition.role, record)
         step.take(record)
         transition.handler(step, record)
-        self._state = step.state
-        return tuple(step.out)
+        return self._commit(step)
 
     def timeout(self, party: str, tick: int) -> tuple[Header, ...]:
         """Silence past the timeout counts as refusal; the core records it for the party."""
